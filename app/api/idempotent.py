@@ -1,0 +1,74 @@
+"""Running a POST under an Idempotency-Key. The boundary owns the transaction: the key is claimed
+first (a concurrent twin waits on it, then replays), the business write runs, and its response is
+stored in the same commit."""
+
+import json
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.api.problems import PROBLEM_JSON, domain_problem_body
+from app.db import unit_of_work
+from app.errors import Conflict, DomainError
+from app.models import ApiKey, IdempotencyRecord
+from app.swaps import idempotency
+
+IN_PROGRESS = 0
+
+# (session) -> (status, response model, extra headers); domain errors become stored problem responses.
+Action = Callable[[Session], tuple[int, BaseModel, dict]]
+
+
+def _render(request: Request, session: Session, action: Action) -> idempotency.StoredResponse:
+    try:
+        with session.begin_nested():  # a domain error rolls back the business write, not the key
+            status, model, headers = action(session)
+        return idempotency.StoredResponse(status, model.model_dump_json().encode(), headers)
+    except DomainError as exc:
+        body = json.dumps(domain_problem_body(request.url.path, exc)).encode()
+        return idempotency.StoredResponse(exc.status, body, {"content-type": PROBLEM_JSON})
+
+
+def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
+    headers = dict(stored.headers)
+    media_type = headers.pop("content-type", "application/json")
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status_code=stored.status, media_type=media_type, headers=headers)
+
+
+def run(request: Request, *, api_key: ApiKey, key: str | None, payload: dict, action: Action) -> Response:
+    factory = request.app.state.session_factory
+    if key is None:
+        with unit_of_work(factory) as session:
+            return _respond(_render(request, session, action), replayed=False)
+    request_hash = idempotency.fingerprint({"path": request.url.path, "body": payload})
+    for _ in range(5):
+        session: Session = factory()
+        try:
+            stored = idempotency.lookup(session, api_key_id=api_key.id, key=key, request_hash=request_hash)
+            if stored is not None:
+                if stored.status == IN_PROGRESS:
+                    raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+                return _respond(stored, replayed=True)
+            # Claim the key; a concurrent request with the same key blocks here until we commit.
+            idempotency.store(session, api_key_id=api_key.id, key=key, request_hash=request_hash,
+                              response=idempotency.StoredResponse(IN_PROGRESS, b"", {}))
+            result = _render(request, session, action)
+            session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.api_key_id == api_key.id, IdempotencyRecord.key == key)
+                .values(response_status=result.status, response_body=result.body, response_headers=result.headers)
+            )
+            session.commit()
+            return _respond(result, replayed=False)
+        except IntegrityError:
+            session.rollback()  # someone else claimed the key and committed: loop to replay theirs
+        finally:
+            session.close()
+    raise Conflict("Could not settle this Idempotency-Key; retry the request.")

@@ -1,0 +1,149 @@
+"""The warehouse bench: scans, return inspections, discrepancies, triage and refurbishment."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import select
+
+from app.api.deps import Reader, SessionDep, Warehouse
+from app.api.problems import problem_responses
+from app.errors import NotFound
+from app.inventory import refurbish, returns, scanning, units
+from app.inventory.schemas import Input, Output, UnitRead
+from app.models import Discrepancy, ExpectedReturn
+
+router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=problem_responses(401, 403, 422))
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ScanRequest(Input):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    depot_id: int
+    return_id: int | None = Field(default=None, description="The return box just opened (from a box-label scan): "
+                                  "the device scanned next is received against it")
+
+
+class ScanResult(BaseModel):
+    ok: bool
+    action: str = Field(description="packed | received | info | problem | unknown")
+    instruction: str
+    unit_id: int | None
+    asset_tag: str | None
+    swap_id: int | None
+    expected_return_id: int | None
+    checklist: list[str]
+
+
+class Inspection(Input):
+    items_present: list[Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
+                                                         max_length=50)]] = Field(max_length=20)
+    damaged: bool = False
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ExpectedReturnRead(Output):
+    id: int
+    swap_id: int
+    depot_id: int
+    code: str | None
+    unit_id: int | None
+    expected_items: list[str]
+    due_date: date
+    status: str
+    received_code: str | None
+    received_unit_id: int | None
+    received_at: datetime | None
+    items_present: list[str] | None
+    condition: str | None
+    outcome: str | None
+
+
+class DiscrepancyRead(Output):
+    id: int
+    kind: str
+    expected_return_id: int | None
+    unit_id: int | None
+    depot_id: int
+    details: str
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+class Resolve(Input):
+    resolution: Reason
+
+
+class TriageRequest(Input):
+    decision: refurbish.TriageDecision
+    reason: Reason
+
+
+class RefurbishedRequest(Input):
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+@router.post("/scans", response_model=ScanResult, responses=problem_responses(404))
+def post_scan(body: ScanRequest, session: SessionDep, key: Warehouse):
+    """What the scanner read, at which depot. The answer is one instruction for the tech; a change
+    (packed, received) happens only when the answer says so."""
+    answer = scanning.scan(session, code=body.code, depot_id=body.depot_id, actor=key.name, return_id=body.return_id)
+    return ScanResult(**answer.__dict__)
+
+
+@router.get("/returns", response_model=list[ExpectedReturnRead])
+def list_returns(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=20)] = None,
+                 depot_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 200):
+    stmt = select(ExpectedReturn).order_by(ExpectedReturn.due_date, ExpectedReturn.id).limit(limit)
+    if status:
+        stmt = stmt.where(ExpectedReturn.status == status)
+    if depot_id is not None:
+        stmt = stmt.where(ExpectedReturn.depot_id == depot_id)
+    return session.scalars(stmt).all()
+
+
+@router.post("/returns/{return_id}/inspection", response_model=ExpectedReturnRead,
+             responses=problem_responses(404, 409))
+def inspect_return(return_id: int, body: Inspection, session: SessionDep, key: Warehouse):
+    """The contents checklist and condition of a received return; the unit moves on to triage."""
+    return returns.inspect(session, return_id, items_present=body.items_present, damaged=body.damaged,
+                           notes=body.notes, actor=key.name)
+
+
+@router.get("/discrepancies", response_model=list[DiscrepancyRead])
+def list_discrepancies(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=10)] = "open",
+                       kind: Annotated[str | None, Query(max_length=20)] = None, depot_id: int | None = None):
+    stmt = select(Discrepancy).order_by(Discrepancy.id)
+    if status:
+        stmt = stmt.where(Discrepancy.status == status)
+    if kind:
+        stmt = stmt.where(Discrepancy.kind == kind)
+    if depot_id is not None:
+        stmt = stmt.where(Discrepancy.depot_id == depot_id)
+    return session.scalars(stmt).all()
+
+
+@router.post("/discrepancies/{discrepancy_id}/resolve", response_model=DiscrepancyRead,
+             responses=problem_responses(404))
+def resolve_discrepancy(discrepancy_id: int, body: Resolve, session: SessionDep, key: Warehouse):
+    row = session.get(Discrepancy, discrepancy_id)
+    if row is None:
+        raise NotFound(f"No discrepancy with id {discrepancy_id}.")
+    returns.resolve(row, resolution=f"{body.resolution} (by {key.name})")
+    return row
+
+
+@router.post("/units/{unit_id}/triage", response_model=UnitRead, tags=["units"], responses=problem_responses(404, 409))
+def triage_unit(unit_id: int, body: TriageRequest, session: SessionDep, key: Warehouse):
+    """Decide a unit in triage: refurbish it, or retire it (with the reason)."""
+    return units.unit_read(refurbish.triage(session, unit_id, body.decision, reason=body.reason, actor=key.name))
+
+
+@router.post("/units/{unit_id}/refurbished", response_model=UnitRead, tags=["units"],
+             responses=problem_responses(404, 409))
+def unit_refurbished(unit_id: int, body: RefurbishedRequest, session: SessionDep, key: Warehouse):
+    """Wiped, re-imaged to the profile's current version, tested, charged: back to ready (and to the waitlist)."""
+    return units.unit_read(refurbish.refurbished(session, unit_id, notes=body.notes, actor=key.name))

@@ -1,0 +1,91 @@
+"""Swap requests: intake (idempotent), status and timeline, cancel."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy import select
+
+from app.api import idempotent
+from app.api.deps import Reader, SessionDep, Support
+from app.api.problems import problem_responses
+from app.api.schemas import Page
+from app.models import SwapRequest
+from app.pagination import page
+from app.swaps import intake, repository, tracking_link
+from app.swaps.schemas import CancelRequest, SwapCreate, SwapRead
+from app.swaps.states import SwapStatus
+
+router = APIRouter(prefix="/api/v1/swap-requests", tags=["swaps"], responses=problem_responses(401, 403, 422))
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255,
+           description="Retry-safe key: the same key and body replay the first response; another body is a 422."),
+]
+
+
+@router.post("", response_model=SwapRead, status_code=201, responses=problem_responses(404, 409))
+def create_swap_request(body: SwapCreate, request: Request, key: Support, idempotency_key: IdempotencyKey = None):
+    """Take in a ticket's need for a replacement: a ready unit is reserved at once (or the swap joins
+    the fair waitlist as `backordered`). A second live swap for the same ticket is a 409."""
+
+    base = request.app.state.settings.public_base_url.rstrip("/")
+
+    def action(session):
+        swap, token = intake.create_swap(session, body, actor=key.name)
+        read = intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}")
+        return 201, read, {"Location": f"/api/v1/swap-requests/{swap.id}"}
+
+    return idempotent.run(request, api_key=key, key=idempotency_key, payload=body.model_dump(mode="json"),
+                          action=action)
+
+
+@router.get("", response_model=Page[SwapRead], responses=problem_responses(400))
+def list_swap_requests(
+    session: SessionDep,
+    _: Reader,
+    status: SwapStatus | None = None,
+    ticket_system: Annotated[str | None, Query(max_length=40)] = None,
+    ticket_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+):
+    stmt = select(SwapRequest)
+    if status is not None:
+        stmt = stmt.where(SwapRequest.status == status)
+    if ticket_system is not None:
+        stmt = stmt.where(SwapRequest.ticket_system == ticket_system.lower())
+    if ticket_id is not None:
+        stmt = stmt.where(SwapRequest.ticket_id == ticket_id)
+    rows, next_cursor = page(session, stmt, SwapRequest.id, limit=limit, cursor=cursor)
+    return Page[SwapRead](items=[intake.swap_read(session, s) for s in rows], next_cursor=next_cursor)
+
+
+@router.get("/{swap_id}", response_model=SwapRead, responses=problem_responses(404))
+def get_swap_request(swap_id: int, session: SessionDep, _: Reader):
+    """Status, unit, depot, promised delivery date and the timeline of every touchpoint."""
+    return intake.swap_read(session, repository.get_swap(session, swap_id))
+
+
+@router.post("/{swap_id}/cancel", response_model=SwapRead, responses=problem_responses(404, 409))
+def cancel_swap_request(swap_id: int, body: CancelRequest, request: Request, key: Support,
+                        idempotency_key: IdempotencyKey = None):
+    """Cancel; a reserved unit goes back to ready stock (and to the head of the waitlist)."""
+
+    def action(session):
+        swap = intake.cancel_swap(session, swap_id, body, actor=key.name)
+        return 200, intake.swap_read(session, swap), {}
+
+    return idempotent.run(request, api_key=key, key=idempotency_key,
+                          payload={"swap_id": swap_id, **body.model_dump(mode="json")}, action=action)
+
+
+@router.post("/{swap_id}/tracking-link", response_model=SwapRead, responses=problem_responses(404))
+def reissue_tracking_link(swap_id: int, request: Request, session: SessionDep, _: Support):
+    """Issue a new tracking link for the worker (the old one stops working). Links are stored hashed,
+    so this is the way to get one again."""
+    swap = repository.get_swap_for_update(session, swap_id)
+    token = tracking_link.issue(swap)
+    session.flush()
+    base = request.app.state.settings.public_base_url.rstrip("/")
+    return intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}")

@@ -1,0 +1,191 @@
+"""Command line: `spares init-db | serve | create-api-key | import-units | seed-demo | openapi`."""
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app import migrations
+from app.auth.keys import Role, create_api_key
+from app.db import make_engine, make_session_factory, unit_of_work
+from app.errors import DomainError
+from app.settings import get_settings
+
+app = typer.Typer(help="Spares inventory and courier-swap service.", no_args_is_help=True)
+
+
+def _factory():
+    from app.wiring import wire
+
+    wire()
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+@app.command("init-db")
+def init_db() -> None:
+    """Migrate the database to the newest schema."""
+    migrations.upgrade(get_settings().database_url)
+    typer.echo("database at head")
+
+
+@app.command("create-api-key")
+def create_key(
+    name: str,
+    role: Annotated[list[Role], typer.Option("--role", "-r", help="repeat for several roles")] = [Role.SUPPORT],  # noqa: B006
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    try:
+        with unit_of_work(_factory()) as session:
+            _, plain = create_api_key(session, name=name, roles=[r.value for r in role])
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(plain)
+
+
+@app.command("import-units")
+def import_units(path: Path, actor: str = "cli-import") -> None:
+    """Import units from a CSV file (all or nothing)."""
+    from app.inventory.csv_io import import_units as run_import
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        typer.echo(f"error: cannot read {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    except UnicodeDecodeError:
+        typer.echo(f"error: {path} is not UTF-8 text.", err=True)
+        raise typer.Exit(1) from None
+    try:
+        with unit_of_work(_factory()) as session:
+            created = run_import(session, text, actor=actor)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        for err in exc.extra.get("errors", []):
+            typer.echo(f"  line {err['line']}: {err['message']}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"imported {len(created)} units")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Add demo depots, models, profiles and ~50 units (skipped if depots exist)."""
+    from app.demo import seed_demo as run_seed
+
+    with unit_of_work(_factory()) as session:
+        seeded = run_seed(session)
+    typer.echo("demo data added" if seeded else "depots exist already; demo data not added")
+
+
+@app.command()
+def worker() -> None:
+    """Run the background jobs (outbox, tracking poll, waitlist sweep) in the foreground. Safe to run
+    in several processes against one PostgreSQL."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from app.jobs.scheduler import build_scheduler
+    from app.shipping.carriers import make_carrier
+
+    settings = get_settings()
+    scheduler = build_scheduler(_factory(), make_carrier(settings), scheduler_cls=BlockingScheduler,
+                                poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds))
+    typer.echo("worker running; Ctrl-C stops it")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@app.command()
+def simulate(
+    swap_id: int,
+    until: Annotated[str, typer.Option(help="delivered | returned")] = "delivered",
+) -> None:
+    """Demo: play the simulated carrier's tracking events for a swap now (as its webhooks would)."""
+    from sqlalchemy import select
+
+    from app import clock
+    from app.models import Shipment
+    from app.shipping.tracking import Event, apply_event
+
+    if get_settings().shippo_api_key:
+        typer.echo("error: simulate drives the simulated carrier only (SHIPPO_API_KEY is set)", err=True)
+        raise typer.Exit(1)
+    plan = {"outbound": ["TRANSIT", "DELIVERED"], "return": ["TRANSIT", "DELIVERED"] if until == "returned" else []}
+    with unit_of_work(_factory()) as session:
+        shipments = {s.direction: s for s in session.scalars(select(Shipment).where(Shipment.swap_id == swap_id))}
+        if "outbound" not in shipments:
+            typer.echo(f"error: swap {swap_id} has no booked shipment yet", err=True)
+            raise typer.Exit(1)
+        now = clock.now()
+        for direction, statuses in plan.items():
+            row = shipments.get(direction)
+            for i, status in enumerate(statuses):
+                if row is None or row.tracking_number is None:
+                    continue
+                result = apply_event(session, Event(carrier=row.carrier, tracking_number=row.tracking_number,
+                                                    status=status, status_date=now.replace(microsecond=i),
+                                                    details=f"simulated {status.lower()}"), source="simulated")
+                typer.echo(f"{direction} {status}: {result}")
+
+
+@app.command()
+def openapi(out: Path = Path("openapi/openapi.json")) -> None:
+    """Write the served OpenAPI document to a file."""
+    from app.main import create_app
+
+    out.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no openapi/ directory
+    out.write_text(json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n")
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    demo: Annotated[bool, typer.Option(help="migrate, seed demo data, print a fresh admin key")] = False,
+) -> None:
+    """Run the HTTP API (and, on the embedded default, the background jobs)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    if demo:
+        os.environ.setdefault("RUN_BACKGROUND_JOBS", "true")
+        # A demo journey in minutes, not a day: in transit after 2 min, delivered after 5.
+        os.environ.setdefault("SIM_IN_TRANSIT_AFTER_SECONDS", "120")
+        os.environ.setdefault("SIM_DELIVERED_AFTER_SECONDS", "300")
+        os.environ.setdefault("TRACKING_POLL_QUIET_SECONDS", "30")
+        get_settings.cache_clear()
+        init_db()
+        seed_demo()
+        with unit_of_work(_factory()) as session:
+            name = "demo-admin-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+            _, plain = create_api_key(session, name=name, roles=[Role.ADMIN.value])
+        typer.echo(f"\nAdmin API key ({name}), shown once:\n  {plain}\n"
+                   f"Try: curl -H 'Authorization: Bearer {plain}' http://{host}:{port}/api/v1/stock\n")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def reconcile() -> None:
+    """Check the records' invariants (one state and place per unit, continuous ledgers, one reservation
+    per held unit). Prints each breach and exits 1 when there is any."""
+    from app.inventory.reconciliation import check_invariants
+
+    with unit_of_work(_factory()) as session:
+        breaches = check_invariants(session)
+    for b in breaches:
+        where = " ".join(f"{name} {value}" for name, value in (("unit", b.unit_id), ("swap", b.swap_id)) if value)
+        typer.echo(f"{b.kind}: {where}: {b.detail}" if where else f"{b.kind}: {b.detail}")
+    if breaches:
+        typer.echo(f"{len(breaches)} breach(es)", err=True)
+        raise typer.Exit(1)
+    typer.echo("no breaches")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,135 @@
+"""Depots, device models, config profiles and par levels: the reference data units point at."""
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.errors import Conflict, Unprocessable
+from app.inventory import repository
+from app.inventory.schemas import (
+    DepotCreate,
+    DepotUpdate,
+    DeviceModelCreate,
+    DeviceModelRead,
+    DeviceModelUpdate,
+    ParLevelSet,
+    ProfileCreate,
+    ProfileUpdate,
+)
+from app.models import ConfigProfile, Depot, DeviceModel, ParLevel
+
+
+def _flush_unique(session: Session, what: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{what} already exists.") from None
+
+
+# ---- depots ---------------------------------------------------------------------------------
+
+
+def create_depot(session: Session, data: DepotCreate) -> Depot:
+    if session.scalar(select(Depot.id).where(Depot.code == data.code)):
+        raise Conflict(f"A depot with code '{data.code}' already exists.", field="code")
+    depot = Depot(**data.model_dump(), created_at=clock.now())
+    session.add(depot)
+    _flush_unique(session, f"A depot with code '{data.code}'")
+    return depot
+
+
+def update_depot(session: Session, depot_id: int, data: DepotUpdate) -> Depot:
+    depot = repository.get_depot(session, depot_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field in {"name", "contact_name", "street1", "city", "postal_code", "country",
+                                       "timezone", "cutoff_local"}:
+            raise Unprocessable(f"{field} cannot be emptied.", field=field)
+        setattr(depot, field, value)
+    session.flush()
+    return depot
+
+
+# ---- device models -----------------------------------------------------------------------------
+
+
+def model_read(model: DeviceModel) -> DeviceModelRead:
+    return DeviceModelRead.model_validate(
+        {**{c: getattr(model, c) for c in DeviceModelRead.model_fields if c != "substitute_ids"},
+         "substitute_ids": [m.id for m in model.substitutes]}
+    )
+
+
+def _substitutes(session: Session, model_id: int | None, ids: list[int]) -> list[DeviceModel]:
+    if model_id is not None and model_id in ids:
+        raise Unprocessable("A model cannot be its own substitute.", field="substitute_ids")
+    return [repository.get_model(session, i) for i in sorted(set(ids))]
+
+
+def create_model(session: Session, data: DeviceModelCreate) -> DeviceModel:
+    if session.scalar(select(DeviceModel.id).where(DeviceModel.sku == data.sku)):
+        raise Conflict(f"A device model with SKU '{data.sku}' already exists.", field="sku")
+    fields = data.model_dump(exclude={"substitute_ids"})
+    model = DeviceModel(**fields, created_at=clock.now())
+    model.substitutes = _substitutes(session, None, data.substitute_ids)
+    session.add(model)
+    _flush_unique(session, f"A device model with SKU '{data.sku}'")
+    session.refresh(model)  # read back as stored (numeric scale), as a later GET returns it
+    return model
+
+
+def update_model(session: Session, model_id: int, data: DeviceModelUpdate) -> DeviceModel:
+    model = repository.get_model(session, model_id)
+    changes = data.model_dump(exclude_unset=True)
+    substitute_ids = changes.pop("substitute_ids", None)
+    for field, value in changes.items():
+        if value is None:
+            raise Unprocessable(f"{field} cannot be emptied.", field=field)
+        setattr(model, field, value)
+    if substitute_ids is not None:
+        model.substitutes = _substitutes(session, model.id, substitute_ids)
+    session.flush()
+    session.refresh(model)  # read back as stored (numeric scale), as a later GET returns it
+    return model
+
+
+# ---- config profiles ---------------------------------------------------------------------------
+
+
+def create_profile(session: Session, data: ProfileCreate) -> ConfigProfile:
+    # Case-insensitive: the CSV import finds profiles by name ignoring case.
+    if session.scalar(select(ConfigProfile.id).where(func.upper(ConfigProfile.name) == data.name.upper())):
+        raise Conflict(f"A config profile named '{data.name}' already exists.", field="name")
+    profile = ConfigProfile(**data.model_dump(), updated_at=clock.now())
+    session.add(profile)
+    _flush_unique(session, f"A config profile named '{data.name}'")
+    return profile
+
+
+def update_profile(session: Session, profile_id: int, data: ProfileUpdate) -> ConfigProfile:
+    """Bumping current_version makes every unit imaged with an older version stale."""
+    profile = repository.get_profile(session, profile_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "current_version" in changes and changes["current_version"] is None:
+        raise Unprocessable("current_version cannot be emptied.", field="current_version")
+    for field, value in changes.items():
+        setattr(profile, field, value)
+    profile.updated_at = clock.now()
+    session.flush()
+    return profile
+
+
+# ---- par levels ------------------------------------------------------------------------------
+
+
+def set_par_level(session: Session, depot_id: int, model_id: int, data: ParLevelSet) -> ParLevel:
+    repository.get_depot(session, depot_id)
+    repository.get_model(session, model_id)
+    par = repository.get_par_level(session, depot_id, model_id)
+    if par is None:
+        par = ParLevel(depot_id=depot_id, model_id=model_id, min_ready=data.min_ready)
+        session.add(par)
+    else:
+        par.min_ready = data.min_ready
+    session.flush()
+    return par

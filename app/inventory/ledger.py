@@ -1,0 +1,31 @@
+"""Writing the custody ledger. Every change of a unit's state or depot goes through `record`."""
+
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import CustodyEntry, SpareUnit
+
+
+def record(
+    session: Session,
+    unit: SpareUnit,
+    *,
+    from_state: str | None,
+    from_depot_id: int | None,
+    actor: str,
+    reason: str,
+    reference: str | None = None,
+) -> CustodyEntry:
+    entry = CustodyEntry(
+        unit_id=unit.id,
+        from_state=from_state,
+        to_state=unit.state,
+        from_depot_id=from_depot_id,
+        depot_id=unit.depot_id,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        at=clock.now(),
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,127 @@
+"""All inventory SQL. A method that locks says so in its name."""
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import ConfigProfile, CustodyEntry, Depot, DeviceModel, ParLevel, SpareUnit
+
+
+def get_depot(session: Session, depot_id: int) -> Depot:
+    depot = session.get(Depot, depot_id)
+    if depot is None:
+        raise NotFound(f"No depot with id {depot_id}.", field="depot_id")
+    return depot
+
+
+def get_model(session: Session, model_id: int) -> DeviceModel:
+    model = session.get(DeviceModel, model_id)
+    if model is None:
+        raise NotFound(f"No device model with id {model_id}.", field="model_id")
+    return model
+
+
+def get_profile(session: Session, profile_id: int) -> ConfigProfile:
+    profile = session.get(ConfigProfile, profile_id)
+    if profile is None:
+        raise NotFound(f"No config profile with id {profile_id}.", field="profile_id")
+    return profile
+
+
+def get_unit(session: Session, unit_id: int) -> SpareUnit:
+    unit = session.get(SpareUnit, unit_id)
+    if unit is None:
+        raise NotFound(f"No unit with id {unit_id}.")
+    return unit
+
+
+def get_unit_for_update(session: Session, unit_id: int) -> SpareUnit:
+    stmt = select(SpareUnit).where(SpareUnit.id == unit_id).with_for_update(of=SpareUnit)
+    unit = session.scalars(stmt).unique().one_or_none()
+    if unit is None:
+        raise NotFound(f"No unit with id {unit_id}.")
+    return unit
+
+
+def find_unit_by_code(session: Session, code: str) -> SpareUnit | None:
+    code = code.strip().upper()
+    stmt = select(SpareUnit).where(or_(SpareUnit.asset_tag == code, SpareUnit.serial == code))
+    return session.scalars(stmt).unique().first()
+
+
+def units_query(
+    *,
+    depot_id: int | None = None,
+    model_id: int | None = None,
+    state: str | None = None,
+    stale: bool | None = None,
+) -> Select:
+    stmt = select(SpareUnit)
+    if depot_id is not None:
+        stmt = stmt.where(SpareUnit.depot_id == depot_id)
+    if model_id is not None:
+        stmt = stmt.where(SpareUnit.model_id == model_id)
+    if state is not None:
+        stmt = stmt.where(SpareUnit.state == state)
+    if stale is not None:
+        current = (
+            select(ConfigProfile.current_version)
+            .where(ConfigProfile.id == SpareUnit.profile_id)
+            .scalar_subquery()
+        )
+        is_stale = SpareUnit.profile_id.is_not(None) & (
+            SpareUnit.profile_version.is_(None) | (SpareUnit.profile_version != current)
+        )
+        stmt = stmt.where(is_stale if stale else ~is_stale)
+    return stmt
+
+
+def unit_history(session: Session, unit_id: int) -> list[CustodyEntry]:
+    stmt = select(CustodyEntry).where(CustodyEntry.unit_id == unit_id).order_by(CustodyEntry.id)
+    return list(session.scalars(stmt))
+
+
+def stock_counts(session: Session, depot_id: int | None = None) -> list[tuple[int, int, str, int]]:
+    """(depot_id, model_id, state, count) for every non-empty combination."""
+    stmt = select(SpareUnit.depot_id, SpareUnit.model_id, SpareUnit.state, func.count()).group_by(
+        SpareUnit.depot_id, SpareUnit.model_id, SpareUnit.state
+    )
+    if depot_id is not None:
+        stmt = stmt.where(SpareUnit.depot_id == depot_id)
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def stale_ready_counts(session: Session) -> dict[tuple[int, int], int]:
+    stmt = (
+        select(SpareUnit.depot_id, SpareUnit.model_id, func.count())
+        .join(ConfigProfile, ConfigProfile.id == SpareUnit.profile_id)
+        # As SpareUnit.is_stale: a unit with a profile but no recorded version is stale too
+        # (a bare != would drop it, since NULL != x is not true in SQL).
+        .where(SpareUnit.state == "ready",
+               or_(SpareUnit.profile_version.is_(None), SpareUnit.profile_version != ConfigProfile.current_version))
+        .group_by(SpareUnit.depot_id, SpareUnit.model_id)
+    )
+    return {(d, m): n for d, m, n in session.execute(stmt)}
+
+
+def par_levels(session: Session) -> list[ParLevel]:
+    return list(session.scalars(select(ParLevel)))
+
+
+def get_par_level(session: Session, depot_id: int, model_id: int) -> ParLevel | None:
+    stmt = select(ParLevel).where(ParLevel.depot_id == depot_id, ParLevel.model_id == model_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def codes_taken(session: Session, codes: set[str]) -> set[str]:
+    """The subset of `codes` already used as any unit's serial or asset tag."""
+    taken: set[str] = set()
+    code_list = sorted(codes)
+    for i in range(0, len(code_list), 500):
+        chunk = code_list[i : i + 500]
+        stmt = select(SpareUnit.serial, SpareUnit.asset_tag).where(
+            or_(SpareUnit.serial.in_(chunk), SpareUnit.asset_tag.in_(chunk))
+        )
+        for serial, tag in session.execute(stmt):
+            taken.update({serial, tag})
+    return taken & codes

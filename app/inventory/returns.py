@@ -1,0 +1,236 @@
+"""Returns: what should come back from each swap, receiving it at the bench, inspecting it, and
+chasing what does not arrive (overdue, lost)."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.errors import Conflict, NotFound
+from app.inventory import repository as inventory
+from app.inventory.reconcile_rules import return_outcomes
+from app.inventory.states import TRANSITIONS, UnitState
+from app.inventory.units import transition_unit
+from app.models import Discrepancy, ExpectedReturn, Shipment, SpareUnit, SwapRequest
+from app.shipping.calendar import add_business_days
+from app.swaps.states import SwapStatus
+from app.swaps.timeline import add_event, move
+
+RETURN_WINDOW_BUSINESS_DAYS = 10  # a return box must be back this long after delivery
+REMIND_EVERY = timedelta(days=3)
+LOST_AFTER = timedelta(days=5)  # carrier says it reached the depot, but nobody scanned it
+# Where a broken unit of ours can be when it comes back through the door.
+RECEIVABLE = (UnitState.DEPLOYED, UnitState.AWAITING_RETURN, UnitState.RETURNING, UnitState.IN_TRANSIT,
+              UnitState.LOST)
+
+
+def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, return_shipment: Shipment | None,
+                  box_contents: list[str]) -> ExpectedReturn | None:
+    """Called when a swap's courier work is booked: record what should come back, and by when."""
+    if return_plan == "no_return":
+        return None
+    existing = session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap.id)).one_or_none()
+    if existing is not None:
+        return existing
+    country = swap.depot.country
+    due = swap.promised_date if return_plan == "swap_at_door" else add_business_days(
+        swap.promised_date, RETURN_WINDOW_BUSINESS_DAYS, country)
+    unit = inventory.find_unit_by_code(session, swap.broken_code) if swap.broken_code else None
+    expected = ExpectedReturn(
+        swap_id=swap.id, depot_id=swap.depot_id, code=swap.broken_code, unit_id=unit.id if unit else None,
+        shipment_id=return_shipment.id if return_shipment else None,
+        # What went out with the broken unit, when it is one of ours; else what the replacement came with.
+        expected_items=sorted({"device", *(unit.box_contents if unit else box_contents)}), due_date=due, status="open", created_at=clock.now(),
+    )
+    session.add(expected)
+    session.flush()
+    return expected
+
+
+def open_return_for_unit(session: Session, unit: SpareUnit) -> ExpectedReturn | None:
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status == "open", ExpectedReturn.unit_id == unit.id)
+    return session.scalars(stmt).first()
+
+
+def open_return_for_code(session: Session, code: str) -> ExpectedReturn | None:
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status == "open", ExpectedReturn.code == code)
+    return session.scalars(stmt).first()
+
+
+def open_return_for_tracking(session: Session, tracking_number: str) -> ExpectedReturn | None:
+    stmt = (select(ExpectedReturn).join(Shipment, Shipment.id == ExpectedReturn.shipment_id)
+            .where(Shipment.tracking_number == tracking_number))
+    return session.scalars(stmt).first()
+
+
+def broken_unit_moves(session: Session, swap: SwapRequest, target: UnitState, reason: str) -> None:
+    """Keep the broken unit's record in step with the courier (delivered → awaiting return, collected → returning)."""
+    expected = session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap.id)).one_or_none()
+    if expected is None or expected.unit_id is None or expected.status != "open":
+        return
+    unit = inventory.get_unit_for_update(session, expected.unit_id)
+    path = [UnitState.DEPLOYED, UnitState.AWAITING_RETURN, UnitState.RETURNING]
+    if unit.state in path and path.index(UnitState(unit.state)) < path.index(target):
+        for step in path[path.index(UnitState(unit.state)) + 1: path.index(target) + 1]:
+            transition_unit(session, unit, step, actor="carrier", reason=reason, reference=f"swap:{swap.id}")
+
+
+def receive(session: Session, expected: ExpectedReturn, *, code: str, unit: SpareUnit | None, depot_id: int,
+            actor: str) -> list[str]:
+    """The device is on the bench: mark the return received and the unit `received`. Wrong units are
+    flagged at once; contents and condition come with `inspect`."""
+    now = clock.now()
+    expected.status, expected.received_at, expected.received_by = "received", now, actor
+    expected.received_code, expected.received_unit_id = code, unit.id if unit else None
+    ref = f"swap:{expected.swap_id}"
+    if unit is not None:
+        _receive_unit(session, unit, depot_id=depot_id, actor=actor, ref=ref,
+                      reason=f"returned from swap {expected.swap_id}")
+    # Matching by unit when the expected one is ours; a serial typed at intake matches its asset tag too.
+    if expected.unit_id is None and unit is not None and expected.code in (unit.serial, unit.asset_tag):
+        code = expected.code
+    outcomes = return_outcomes(expected_code=expected.code, expected_unit_id=expected.unit_id, received_code=code,
+                               received_unit_id=unit.id if unit else None, expected_items=[], items_present=[],
+                               damaged=False)
+    if "wrong_unit" in outcomes:
+        expected.outcome = "wrong_unit"
+        flag(session, "wrong_unit", expected=expected, unit_id=unit.id if unit else None, depot_id=depot_id,
+             details=f"Swap {expected.swap_id} should return '{expected.code}', but '{code}' arrived.")
+        if expected.unit_id is not None:  # the unit we expected is still out there: flag its record too
+            flag(session, "wrong_unit", expected=expected, unit_id=expected.unit_id, depot_id=depot_id,
+                 details=f"Expected back from swap {expected.swap_id}; '{code}' came instead.")
+    session.flush()
+    return outcomes
+
+
+def _receive_unit(session: Session, unit: SpareUnit, *, depot_id: int, actor: str, ref: str, reason: str) -> None:
+    if unit.depot_id != depot_id:
+        unit.depot_id = depot_id  # it arrived here: the ledger row records the move
+    if unit.state == UnitState.DEPLOYED:
+        transition_unit(session, unit, UnitState.AWAITING_RETURN, actor=actor, reason=reason, reference=ref)
+    if unit.state == UnitState.LOST:
+        transition_unit(session, unit, UnitState.RECEIVED, actor=actor, reason="found: " + reason, reference=ref)
+        return
+    transition_unit(session, unit, UnitState.RECEIVED, actor=actor, reason=reason, reference=ref)
+
+
+def receive_unexpected(session: Session, unit: SpareUnit, *, depot_id: int, actor: str) -> None:
+    """One of our units arrived with no return expected for it."""
+    _receive_unit(session, unit, depot_id=depot_id, actor=actor, ref=None, reason="arrived with no expected return")
+    flag(session, "unexpected", expected=None, unit_id=unit.id, depot_id=depot_id,
+         details=f"Unit {unit.asset_tag} arrived at the depot with no expected return.")
+
+
+def inspect(session: Session, expected_id: int, *, items_present: list[str], damaged: bool, notes: str | None,
+            actor: str) -> ExpectedReturn:
+    """The tech's checklist after receiving: which items were in the box, and the condition. The unit
+    goes on to triage."""
+    expected = session.get(ExpectedReturn, expected_id)
+    if expected is None:
+        raise NotFound(f"No expected return with id {expected_id}.")
+    if expected.status != "received":
+        raise Conflict(f"Return {expected_id} is '{expected.status}'; scan the device in first.")
+    expected.items_present, expected.condition = sorted(set(items_present)), "damaged" if damaged else "ok"
+    outcomes = return_outcomes(
+        expected_code=expected.code, expected_unit_id=expected.unit_id, received_code=expected.received_code,
+        received_unit_id=expected.received_unit_id, expected_items=expected.expected_items,
+        items_present=items_present, damaged=damaged)
+    missing = sorted(set(expected.expected_items) - set(items_present) - {"device"})
+    if "missing_items" in outcomes:
+        flag(session, "missing_items", expected=expected, unit_id=expected.received_unit_id,
+             depot_id=expected.depot_id, details=f"Missing from the return of swap {expected.swap_id}: "
+             + ", ".join(missing))
+    if damaged:
+        flag(session, "damaged", expected=expected, unit_id=expected.received_unit_id, depot_id=expected.depot_id,
+             details=f"Returned damaged from swap {expected.swap_id}: {notes or 'no notes'}")
+    expected.outcome = outcomes[0] if expected.outcome != "wrong_unit" else "wrong_unit"
+    expected.status = "closed"
+    _close_swap(session, expected)
+    if expected.received_unit_id is not None:
+        unit = inventory.get_unit_for_update(session, expected.received_unit_id)
+        if notes:
+            unit.condition_notes = notes
+        if unit.state == UnitState.RECEIVED:
+            transition_unit(session, unit, UnitState.TRIAGE, actor=actor,
+                            reason=f"inspected: {', '.join(outcomes)}" + (f" ({notes})" if notes else ""),
+                            reference=f"swap:{expected.swap_id}")
+    session.flush()
+    return expected
+
+
+def _close_swap(session: Session, expected: ExpectedReturn) -> None:
+    """The return is checked in: the swap's journey ends (whatever was flagged stays open on its own)."""
+    swap = session.get(SwapRequest, expected.swap_id)
+    if swap.status in (SwapStatus.DELIVERED, SwapStatus.RETURN_IN_TRANSIT):
+        move(session, swap, SwapStatus.RETURNED, "Your old device has reached our depot. Thank you!")
+    if swap.status == SwapStatus.RETURNED:
+        outcome = "everything as expected" if expected.outcome == "matched" else f"noted: {expected.outcome}"
+        move(session, swap, SwapStatus.CLOSED, f"Return checked in ({outcome}). This swap is complete.",
+             outcome=expected.outcome)
+
+
+def flag(session: Session, kind: str, *, expected: ExpectedReturn | None, unit_id: int | None, depot_id: int,
+         details: str) -> Discrepancy | None:
+    """Open a discrepancy, once per (kind, return, unit)."""
+    stmt = select(Discrepancy).where(Discrepancy.kind == kind,
+                                     Discrepancy.expected_return_id == (expected.id if expected else None),
+                                     Discrepancy.unit_id == unit_id)
+    if expected is None:
+        stmt = select(Discrepancy).where(Discrepancy.kind == kind, Discrepancy.expected_return_id.is_(None),
+                                         Discrepancy.unit_id == unit_id, Discrepancy.status == "open")
+    if unit_id is None:
+        stmt = stmt.where(Discrepancy.unit_id.is_(None))
+    if session.scalars(stmt).first() is not None:
+        return None
+    row = Discrepancy(kind=kind, expected_return_id=expected.id if expected else None, unit_id=unit_id,
+                      depot_id=depot_id, details=details, status="open", created_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def overdue_and_lost(session: Session, *, today: date) -> dict[str, int]:
+    """Sweep: flag returns past their due date (and remind the worker every few days); mark as lost a
+    return the carrier delivered to the depot that nobody scanned in."""
+    now = clock.now()
+    counts = {"overdue": 0, "lost": 0, "reminded": 0}
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status == "open", ExpectedReturn.due_date < today)
+    for expected in session.scalars(stmt.with_for_update(skip_locked=True)):
+        swap = session.get(SwapRequest, expected.swap_id)
+        shipment = session.get(Shipment, expected.shipment_id) if expected.shipment_id else None
+        delivered_unscanned = (shipment is not None and shipment.tracking_status == "DELIVERED"
+                               and shipment.tracking_status_at is not None
+                               and now - shipment.tracking_status_at > LOST_AFTER)
+        carrier_lost = shipment is not None and shipment.tracking_status == "FAILURE"
+        if delivered_unscanned or carrier_lost:
+            why = ("the carrier delivered it to the depot over 5 days ago but it was never scanned in"
+                   if delivered_unscanned else "the carrier reports the return lost")
+            if flag(session, "lost", expected=expected, unit_id=expected.unit_id, depot_id=expected.depot_id,
+                    details=f"Return of swap {expected.swap_id}: {why}."):
+                counts["lost"] += 1
+                expected.outcome, expected.status = "lost", "closed"
+                if expected.unit_id is not None:
+                    unit = inventory.get_unit_for_update(session, expected.unit_id)
+                    if UnitState.LOST in TRANSITIONS[UnitState(unit.state)]:
+                        transition_unit(session, unit, UnitState.LOST, actor="reconciliation", reason=why,
+                                        reference=f"swap:{expected.swap_id}")
+            continue
+        if flag(session, "overdue", expected=expected, unit_id=expected.unit_id, depot_id=expected.depot_id,
+                details=f"Return of swap {expected.swap_id} was due {expected.due_date.isoformat()}."):
+            counts["overdue"] += 1
+        if expected.last_reminder_at is None or now - expected.last_reminder_at >= REMIND_EVERY:
+            expected.last_reminder_at = now
+            add_event(session, swap, "return_reminder",
+                      f"Reminder: your old device was due back on {expected.due_date:%A %d %B}. "
+                      "Please send it with the prepaid label, or tell us if something is wrong.")
+            counts["reminded"] += 1
+    session.flush()
+    return counts
+
+
+
+def resolve(row: Discrepancy, *, resolution: str) -> None:
+    if row.status == "resolved":
+        raise Conflict(f"Discrepancy {row.id} is already resolved.")
+    row.status, row.resolution, row.resolved_at = "resolved", resolution, clock.now()

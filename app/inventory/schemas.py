@@ -1,0 +1,298 @@
+"""Input and output shapes of the inventory (used by the API, the CSV import and the CLI)."""
+
+from datetime import datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from app.inventory.states import UnitState
+
+
+def _upper_code(value: str) -> str:
+    return value.strip().upper()
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not an IANA timezone (e.g. Europe/Berlin)") from None
+    return value
+
+
+def _check_country(value: str) -> str:
+    value = value.upper()
+    if value not in holidays.list_supported_countries():
+        raise ValueError(f"'{value}' is not an ISO 3166 country code with a holiday calendar")
+    return value
+
+
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_upper_code)
+]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_check_country)]
+PositiveDecimal = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=3)]
+# The columns keep 2 decimals for dimensions (cm) and 3 for weight (kg); more would be rounded away.
+Dimension = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=2)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Category(StrEnum):
+    LAPTOP = "laptop"
+    PHONE = "phone"
+    TABLET = "tablet"
+    PERIPHERAL = "peripheral"
+    DOCK = "dock"
+    MONITOR = "monitor"
+    OTHER = "other"
+
+
+# ---- depots -------------------------------------------------------------------------------
+
+
+class DepotCreate(Input):
+    code: Annotated[
+        str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{2,32}$"), AfterValidator(_upper_code)
+    ]
+    name: Text200
+    contact_name: Text200
+    company: OptText200 = None
+    street1: Text200
+    street2: OptText200 = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    country: Country
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    email: EmailStr | None = None
+    timezone: Timezone
+    cutoff_local: time = Field(description="Courier cut-off, local time of the depot (HH:MM)")
+
+
+class DepotUpdate(Input):
+    name: Text200 | None = None
+    contact_name: Text200 | None = None
+    company: OptText200 = None
+    street1: Text200 | None = None
+    street2: OptText200 = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | None = None
+    country: Country | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    email: EmailStr | None = None
+    timezone: Timezone | None = None
+    cutoff_local: time | None = None
+
+
+class DepotRead(Output):
+    id: int
+    code: str
+    name: str
+    contact_name: str
+    company: str | None
+    street1: str
+    street2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+    phone: str | None
+    email: str | None
+    timezone: str
+    cutoff_local: time
+    created_at: datetime
+
+
+# ---- device models -------------------------------------------------------------------------
+
+
+class DeviceModelCreate(Input):
+    sku: Code
+    category: Category
+    maker: Text200
+    name: Text200
+    length_cm: Dimension
+    width_cm: Dimension
+    height_cm: Dimension
+    weight_kg: PositiveDecimal
+    substitute_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class DeviceModelUpdate(Input):
+    category: Category | None = None
+    maker: Text200 | None = None
+    name: Text200 | None = None
+    length_cm: Dimension | None = None
+    width_cm: Dimension | None = None
+    height_cm: Dimension | None = None
+    weight_kg: PositiveDecimal | None = None
+    substitute_ids: list[int] | None = Field(default=None, max_length=50)
+
+
+class DeviceModelRead(Output):
+    id: int
+    sku: str
+    category: Category
+    maker: str
+    name: str
+    length_cm: Decimal
+    width_cm: Decimal
+    height_cm: Decimal
+    weight_kg: Decimal
+    substitute_ids: list[int]
+    created_at: datetime
+
+
+# ---- config profiles -------------------------------------------------------------------------
+
+Version = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class ProfileCreate(Input):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    current_version: Version
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ProfileUpdate(Input):
+    current_version: Version | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ProfileRead(Output):
+    id: int
+    name: str
+    current_version: str
+    description: str | None
+    updated_at: datetime
+
+
+# ---- units -----------------------------------------------------------------------------------
+
+BoxItem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class UnitCreate(Input):
+    serial: Code
+    asset_tag: Code
+    model_id: int
+    depot_id: int
+    state: UnitState = UnitState.RECEIVING
+    condition_notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    profile_id: int | None = None
+    profile_version: Version | None = None
+    configured_at: AwareDatetime | None = None
+    last_tested_at: AwareDatetime | None = None
+    last_charged_at: AwareDatetime | None = None
+    box_contents: list[BoxItem] = Field(default_factory=list, max_length=20)
+
+    @field_validator("box_contents")
+    @classmethod
+    def _normalise_items(cls, items: list[str]) -> list[str]:
+        return sorted({item.lower() for item in items})
+
+
+class UnitUpdate(Input):
+    condition_notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    profile_id: int | None = None
+    profile_version: Version | None = None
+    configured_at: AwareDatetime | None = None
+    last_tested_at: AwareDatetime | None = None
+    last_charged_at: AwareDatetime | None = None
+    box_contents: list[BoxItem] | None = Field(default=None, max_length=20)
+
+    @field_validator("box_contents")
+    @classmethod
+    def _normalise_items(cls, items: list[str] | None) -> list[str] | None:
+        return None if items is None else sorted({item.lower() for item in items})
+
+
+class UnitMove(Input):
+    depot_id: int
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class TransitionRequest(Input):
+    target_state: UnitState
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+class UnitRead(Output):
+    id: int
+    serial: str
+    asset_tag: str
+    model_id: int
+    model_sku: str
+    depot_id: int
+    depot_code: str
+    state: UnitState
+    allowed_transitions: list[UnitState]
+    condition_notes: str | None
+    profile_id: int | None
+    profile_name: str | None
+    profile_version: str | None
+    profile_current_version: str | None
+    is_stale: bool
+    configured_at: datetime | None
+    last_tested_at: datetime | None
+    last_charged_at: datetime | None
+    box_contents: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LedgerEntryRead(Output):
+    id: int
+    unit_id: int
+    from_state: UnitState | None
+    to_state: UnitState
+    from_depot_id: int | None
+    depot_id: int
+    actor: str
+    reason: str
+    reference: str | None
+    at: datetime
+
+
+# ---- stock -------------------------------------------------------------------------------------
+
+
+class ParLevelSet(Input):
+    min_ready: int = Field(ge=0, le=100000)
+
+
+class StockRow(BaseModel):
+    depot_id: int
+    depot_code: str
+    model_id: int
+    model_sku: str
+    counts: dict[UnitState, int]
+    ready: int
+    stale_ready: int
+    par_level: int | None
+    below_par: bool

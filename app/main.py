@@ -1,0 +1,114 @@
+"""create_app(): routers, error handlers, lifespan."""
+
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app.api import (
+    catalog,
+    health,
+    problems,
+    reconciliation,
+    returns,
+    stock,
+    swaps,
+    units,
+    webhooks,
+)
+from app.db import make_engine, make_session_factory
+from app.jobs.scheduler import build_scheduler
+from app.logging import configure_logging
+from app.settings import Settings, get_settings
+from app.shipping.carriers import make_carrier
+from app.web import scan_station, tracking
+from app.wiring import wire
+
+DESCRIPTION = """Spares inventory and courier-swap service.
+
+Authenticate with `Authorization: Bearer <api key>`. Each operation lists the roles that may call it
+(`x-roles`). Errors are `application/problem+json` (RFC 9457)."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    wire()
+    engine = make_engine(settings.database_url)
+
+    factory = make_session_factory(engine)
+    carrier = make_carrier(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler = None
+        if settings.run_background_jobs:
+            scheduler = build_scheduler(factory, carrier,
+                                        poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds))
+            scheduler.start()
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        engine.dispose()
+
+    app = FastAPI(title="Spares & courier-swap service", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = factory
+    app.state.carrier = carrier
+    problems.install(app)
+    for module in (health, catalog, units, returns, stock, swaps, webhooks, tracking, scan_station,
+                   reconciliation):
+        app.include_router(module.router)
+    _document_roles(app)
+    return app
+
+
+def api_routes(application: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """(method, path, route) for every APIRoute, however the routers are nested (recent FastAPI keeps
+    each included router as one branch of `app.routes`)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        pairs = [(getattr(r, "path", None), r) for r in application.routes]
+    else:
+        pairs = [(rc.path, rc.original_route) for rc in iter_route_contexts(application.routes)]
+    return [(method, path, route) for path, route in pairs if isinstance(route, APIRoute)
+            for method in sorted(route.methods)]
+
+
+def _document_roles(app: FastAPI) -> None:
+    """Each operation's allowed roles, read off its auth dependency, go into the served OpenAPI
+    document (`x-roles` and a line of the description). Routes are shared between apps, so the
+    document is post-processed rather than the routes changed."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            for method, path, route in api_routes(app):
+                roles = route_roles(route)
+                operation = schema.get("paths", {}).get(path, {}).get(method.lower())
+                if roles is None or operation is None:
+                    continue
+                operation["x-roles"] = roles
+                text = operation.get("description", "")
+                operation["description"] = (text + "\n\n" if text else "") + f"Roles: {', '.join(roles)}."
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def route_roles(route: APIRoute) -> list[str] | None:
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        roles = getattr(dep.call, "allowed_roles", None)
+        if roles is not None:
+            return roles
+        stack.extend(dep.dependencies)
+    return None

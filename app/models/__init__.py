@@ -1,0 +1,32 @@
+"""All tables, imported here so Alembic and tests see one metadata."""
+
+from app.models.api_keys import ApiKey
+from app.models.base import Base
+from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
+from app.models.returns import CycleCount, Discrepancy, ExpectedReturn, Scan
+from app.models.shipments import OutboxJob, Shipment, TrackingEventRecord
+from app.models.swaps import IdempotencyRecord, Reservation, SwapEvent, SwapRequest
+from app.models.units import CustodyEntry, SpareUnit
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "ConfigProfile",
+    "CustodyEntry",
+    "CycleCount",
+    "Depot",
+    "DeviceModel",
+    "Discrepancy",
+    "ExpectedReturn",
+    "IdempotencyRecord",
+    "OutboxJob",
+    "ParLevel",
+    "Reservation",
+    "Scan",
+    "Shipment",
+    "SpareUnit",
+    "SwapEvent",
+    "SwapRequest",
+    "TrackingEventRecord",
+    "model_substitutes",
+]

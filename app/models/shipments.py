@@ -1,0 +1,93 @@
+"""Shipments (labels bought for a swap), the tracking events received for them, and the outbox of
+carrier work waiting to be done."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UTCDateTime
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("swap_id", "direction", name="uq_shipments_swap_direction"),
+        Index("ix_shipments_tracking", "tracking_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    swap_id: Mapped[int] = mapped_column(ForeignKey("swap_requests.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(10))  # outbound | return
+    provider: Mapped[str] = mapped_column(String(20))  # shippo | simulated
+    reference: Mapped[str] = mapped_column(String(100))  # stored with the label at the carrier
+    # The chosen rate is recorded (and committed) before buying, so a retry looks up that rate's label.
+    rate_id: Mapped[str | None] = mapped_column(String(100))
+    carrier: Mapped[str | None] = mapped_column(String(50))
+    service_level: Mapped[str | None] = mapped_column(String(100))
+    service_name: Mapped[str | None] = mapped_column(String(200))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    estimated_days: Mapped[int | None] = mapped_column(Integer)
+    label_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    label_status: Mapped[str] = mapped_column(String(20))  # pending | QUEUED | SUCCESS | ERROR
+    label_url: Mapped[str | None] = mapped_column(String(500))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
+    tracking_status: Mapped[str | None] = mapped_column(String(20))
+    tracking_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pickup_id: Mapped[str | None] = mapped_column(String(100))
+    pickup_confirmation: Mapped[str | None] = mapped_column(String(100))
+    pickup_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrackingEventRecord(Base):
+    """Each distinct carrier event once: replays hit the unique key and change nothing."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (UniqueConstraint("shipment_id", "status", "status_date", name="uq_tracking_events_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    substatus: Mapped[str | None] = mapped_column(String(50))
+    details: Mapped[str | None] = mapped_column(String(500))
+    status_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied: Mapped[bool] = mapped_column()
+    source: Mapped[str] = mapped_column(String(20))  # webhook | poll
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxJob(Base):
+    """Work on an outside system, written in the same transaction as the change that needs it.
+    A worker claims due jobs (SKIP LOCKED), commits the claim, then calls out."""
+
+    __tablename__ = "outbox_jobs"
+    __table_args__ = (Index("ix_outbox_jobs_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    swap_id: Mapped[int | None] = mapped_column(ForeignKey("swap_requests.id"), index=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20))  # pending | in_flight | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

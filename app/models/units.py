@@ -1,0 +1,56 @@
+"""Spare units and their append-only custody ledger."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UTCDateTime
+from app.models.inventory import ConfigProfile, Depot, DeviceModel
+
+
+class SpareUnit(Base):
+    __tablename__ = "spare_units"
+    __table_args__ = (Index("ix_spare_units_pick", "model_id", "state", "depot_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(100), unique=True)
+    asset_tag: Mapped[str] = mapped_column(String(100), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("device_models.id"))
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"))
+    state: Mapped[str] = mapped_column(String(20))
+    condition_notes: Mapped[str | None] = mapped_column(Text)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("config_profiles.id"))
+    profile_version: Mapped[str | None] = mapped_column(String(50))
+    configured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_tested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_charged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    box_contents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    model: Mapped[DeviceModel] = relationship(lazy="joined")
+    depot: Mapped[Depot] = relationship(lazy="joined")
+    profile: Mapped[ConfigProfile | None] = relationship(lazy="joined")
+
+    @property
+    def is_stale(self) -> bool:
+        return self.profile is not None and self.profile_version != self.profile.current_version
+
+
+class CustodyEntry(Base):
+    """One move or state change of a unit. Rows are only ever inserted (database triggers refuse
+    UPDATE and DELETE)."""
+
+    __tablename__ = "custody_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("spare_units.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    from_depot_id: Mapped[int | None] = mapped_column(ForeignKey("depots.id"))
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,69 @@
+"""The courier calendar: depot cut-offs, weekends and public holidays. Pure functions over values.
+
+A request before the depot's cut-off on a business day ships that day; otherwise it ships on the
+next business day. Next-day service delivers one business day after it ships."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+
+@dataclass(frozen=True)
+class DepotCalendar:
+    timezone: str
+    cutoff_local: time
+    country: str
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, year: int) -> frozenset[date]:
+    try:
+        return frozenset(holidays.country_holidays(country, years=year).keys())
+    except NotImplementedError:  # a country the holidays package does not know: weekends only
+        return frozenset()
+
+
+def is_business_day(day: date, country: str) -> bool:
+    return day.weekday() < 5 and day not in _holidays(country, day.year)
+
+
+def next_business_day(day: date, country: str) -> date:
+    day += timedelta(days=1)
+    while not is_business_day(day, country):
+        day += timedelta(days=1)
+    return day
+
+
+def add_business_days(day: date, n: int, country: str) -> date:
+    for _ in range(n):
+        day = next_business_day(day, country)
+    return day
+
+
+def ship_date(cal: DepotCalendar, at: datetime) -> date:
+    """The day a parcel handed over at `at` leaves the depot."""
+    local = at.astimezone(ZoneInfo(cal.timezone))
+    today = local.date()
+    if is_business_day(today, cal.country) and local.time() < cal.cutoff_local:
+        return today
+    return next_business_day(today, cal.country)
+
+
+def pickup_window(cal: DepotCalendar, day: date) -> tuple[datetime, datetime]:
+    """The courier's collection window at the depot on `day` (the two hours before cut-off), in UTC."""
+    tz = ZoneInfo(cal.timezone)
+    end = datetime.combine(day, cal.cutoff_local, tzinfo=tz)
+    return (end - timedelta(hours=2)).astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+def promised_delivery(cal: DepotCalendar, at: datetime, transit_days: int = 1) -> date:
+    """The delivery date promised for a request made at `at` with `transit_days` business days in transit."""
+    return add_business_days(ship_date(cal, at), transit_days, cal.country)
+
+
+def misses_cutoff(cal: DepotCalendar, at: datetime) -> bool:
+    """True when the request is out of hours: it will not leave today."""
+    return ship_date(cal, at) != at.astimezone(ZoneInfo(cal.timezone)).date()

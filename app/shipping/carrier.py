@@ -1,0 +1,195 @@
+"""The carrier port: what the domain needs from a courier, in plain values, free of SDK types.
+
+Two adapters implement it: `ShippoCarrier` (the real API) and `SimulatedCarrier` (the embedded
+default). Every call is synchronous and may raise `CarrierError`.
+
+Buying a label is not idempotent at the carrier. After *any* retryable error from `buy_label`
+(timeout, 5xx, 429) the label may have been bought anyway, so callers reconcile with
+`find_label(rate_id=…, reference=…)` and adopt what it returns before buying again.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Protocol, get_args
+
+TrackingStatus = Literal["PRE_TRANSIT", "TRANSIT", "DELIVERED", "RETURNED", "FAILURE", "UNKNOWN"]
+LabelStatus = Literal["SUCCESS", "QUEUED", "ERROR"]
+
+TRACKING_STATUSES: frozenset[str] = frozenset(get_args(TrackingStatus))
+MAX_REFERENCE_LENGTH = 100  # Shippo's metadata limit
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    street1: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+    street2: str | None = None
+    state: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    length_cm: Decimal
+    width_cm: Decimal
+    height_cm: Decimal
+    weight_kg: Decimal
+
+
+@dataclass(frozen=True)
+class Rate:
+    rate_id: str
+    carrier: str  # carrier token, e.g. "usps", "dhl_express": what `track` takes
+    service_level: str  # service level token, e.g. "usps_priority_express"
+    service_name: str
+    amount: Decimal
+    currency: str
+    estimated_days: int | None
+
+
+@dataclass(frozen=True)
+class Label:
+    label_id: str  # the carrier's transaction id
+    tracking_number: str | None  # empty until the label is SUCCESS
+    tracking_url: str | None
+    label_url: str | None
+    carrier: str
+    rate_id: str
+    status: LabelStatus
+
+
+@dataclass(frozen=True)
+class Pickup:
+    pickup_id: str
+    confirmation_code: str | None  # quote it to the carrier: pickups cannot be edited via API
+    status: str  # PENDING | CONFIRMED | CANCELLED
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    status: TrackingStatus
+    status_details: str
+    status_date: datetime  # aware, UTC
+    substatus: str | None = None  # e.g. "out_for_delivery"
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Tracking:
+    carrier: str
+    tracking_number: str
+    status: TrackingStatus
+    events: list[TrackingEvent] = field(default_factory=list)  # oldest first
+    eta: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    is_valid: bool
+    messages: list[str] = field(default_factory=list)
+
+
+class CarrierError(Exception):
+    """A carrier call failed. `retryable` says whether the same call may succeed later;
+    `retry_after` (seconds) is the carrier's hint, when it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        messages: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status_code = status_code
+        self.messages = list(messages)  # the carrier's own texts, for operators
+
+
+class TemporaryCarrierError(CarrierError):
+    """5xx, 429, timeouts, connection failures: try again later (after reconciling a purchase)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        messages: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            message,
+            retryable=True,
+            retry_after=retry_after,
+            status_code=status_code,
+            messages=messages,
+        )
+
+
+class PermanentCarrierError(CarrierError):
+    """4xx, a label in ERROR, an unreadable answer: retrying the same request will not help."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, messages: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message, retryable=False, status_code=status_code, messages=messages)
+
+
+def check_reference(reference: str) -> str:
+    if len(reference) > MAX_REFERENCE_LENGTH:
+        raise ValueError(f"carrier reference longer than {MAX_REFERENCE_LENGTH} characters")
+    return reference
+
+
+class Carrier(Protocol):
+    name: str  # "shippo" | "simulated"
+
+    def validate_address(self, addr: Address) -> AddressCheck: ...
+
+    def get_rates(
+        self,
+        *,
+        from_addr: Address,
+        to_addr: Address,
+        parcel: Parcel,
+        reference: str,
+        is_return: bool = False,
+    ) -> list[Rate]:
+        """All rates on offer; the caller chooses. For a return label pass the *outbound*
+        orientation (from = depot, to = worker): the carrier swaps them."""
+        ...
+
+    def buy_label(self, *, rate_id: str, reference: str) -> Label:
+        """Buy the label for a rate; `reference` (≤100 chars) is stored with it so that
+        `find_label` can recognise it. May return a QUEUED label: poll `get_label`."""
+        ...
+
+    def find_label(self, *, rate_id: str, reference: str) -> Label | None:
+        """A usable label already bought for this rate and reference, if any."""
+        ...
+
+    def get_label(self, label_id: str) -> Label: ...
+
+    def book_pickup(
+        self,
+        *,
+        address: Address,
+        label_ids: list[str],
+        start: datetime,
+        end: datetime,
+        reference: str,
+    ) -> Pickup: ...
+
+    def track(self, *, carrier: str, tracking_number: str) -> Tracking: ...

@@ -1,0 +1,59 @@
+"""Idempotency keys (Stripe semantics): the first response to a key is stored in the same
+transaction as the business write and replayed byte for byte; the same key with another body
+is refused."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.errors import Unprocessable
+from app.models import IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=48)  # promised: at least 24 h
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    headers: dict
+
+
+def fingerprint(payload: dict) -> str:
+    """Hash of the request as parsed: key order and whitespace do not make a body 'different'."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def lookup(session: Session, *, api_key_id: int, key: str, request_hash: str) -> StoredResponse | None:
+    record = session.scalars(
+        select(IdempotencyRecord).where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)
+    ).one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request body. Use a new key for a new request.",
+            field="Idempotency-Key",
+        )
+    return StoredResponse(record.response_status, record.response_body, record.response_headers or {})
+
+
+def store(session: Session, *, api_key_id: int, key: str, request_hash: str, response: StoredResponse) -> None:
+    """Adds the record and flushes: a concurrent holder of the same key makes this block (PostgreSQL)
+    or fail with IntegrityError once it commits, and the caller replays that first response."""
+    session.add(IdempotencyRecord(
+        api_key_id=api_key_id, key=key, request_hash=request_hash, response_status=response.status,
+        response_body=response.body, response_headers=response.headers, created_at=clock.now(),
+    ))
+    session.flush()
+
+
+def purge_expired(session: Session, *, now: datetime | None = None) -> int:
+    cutoff = (now or clock.now()) - KEEP_FOR
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return result.rowcount or 0

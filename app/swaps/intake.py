@@ -1,0 +1,86 @@
+"""Use cases of a swap request: take it in, reserve or backorder it, cancel it, show it."""
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.errors import Conflict, Unprocessable
+from app.inventory import repository as inventory
+from app.models import SwapRequest
+from app.swaps import repository, tracking_link
+from app.swaps.reserve import allocate, backorder, release
+from app.swaps.schemas import CancelRequest, ShipmentRead, SwapCreate, SwapEventRead, SwapRead
+from app.swaps.states import CANCELLABLE, SwapStatus
+from app.swaps.timeline import add_event, move
+
+
+def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[SwapRequest, str]:
+    """Returns the swap and its tracking token (shown to the caller once)."""
+    needed = data.needed
+    if needed.model_id is not None:
+        inventory.get_model(session, needed.model_id)
+    if needed.profile_id is not None:
+        inventory.get_profile(session, needed.profile_id)
+    now = clock.now()
+    if data.needed_by is not None and data.needed_by < now.date():
+        raise Unprocessable("needed_by is in the past.", field="needed_by")
+    existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
+    if existing is not None:
+        raise Conflict(
+            f"Ticket {data.ticket.system}/{data.ticket.id} already has swap {existing.id} "
+            f"(status {existing.status}).", existing_swap_id=existing.id,
+        )
+    worker, address = data.worker, data.worker.address
+    swap = SwapRequest(
+        ticket_system=data.ticket.system, ticket_id=data.ticket.id, status=SwapStatus.RECEIVED.value,
+        worker_name=worker.name, worker_email=str(worker.email), worker_phone=worker.phone,
+        worker_timezone=worker.timezone, street1=address.street1, street2=address.street2, city=address.city,
+        region=address.region, postal_code=address.postal_code, country=address.country,
+        model_id=needed.model_id, category=needed.category.value if needed.category else None,
+        profile_id=needed.profile_id, broken_code=data.broken_unit, return_mode=data.return_mode.value,
+        needed_by=data.needed_by, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
+    )
+    token = tracking_link.issue(swap)
+    session.add(swap)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same ticket, inserted concurrently
+        raise Conflict(f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.") from None
+    add_event(session, swap, "received", f"Request received from {actor} for ticket "
+              f"{data.ticket.system}/{data.ticket.id}.")
+    if not allocate(session, swap, actor=actor):
+        backorder(session, swap)
+    return swap, token
+
+
+def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: str) -> SwapRequest:
+    swap = repository.get_swap_for_update(session, swap_id)
+    if SwapStatus(swap.status) not in CANCELLABLE:
+        raise Conflict(
+            f"Swap {swap.id} is '{swap.status}' and can no longer be cancelled.", current_status=swap.status,
+            allowed=sorted(s.value for s in CANCELLABLE),
+        )
+    # Cancel first, so the released unit cannot be offered back to this swap.
+    move(session, swap, SwapStatus.CANCELLED, f"Cancelled by {actor}: {data.reason}")
+    release(session, swap, actor=actor, reason=f"swap {swap.id} cancelled: {data.reason}")
+    return swap
+
+
+def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None = None) -> SwapRead:
+    position = (repository.waitlist_position(session, swap)
+                if swap.status == SwapStatus.BACKORDERED else None)
+    return SwapRead(
+        id=swap.id, ticket_system=swap.ticket_system, ticket_id=swap.ticket_id, status=SwapStatus(swap.status),
+        return_mode=swap.return_mode, worker_name=swap.worker_name, worker_email=swap.worker_email,
+        city=swap.city, country=swap.country, model_id=swap.model_id, category=swap.category,
+        profile_id=swap.profile_id, broken_unit=swap.broken_code, needed_by=swap.needed_by,
+        unit_id=swap.unit_id, unit_asset_tag=swap.unit.asset_tag if swap.unit else None,
+        unit_model_id=swap.unit.model_id if swap.unit else None, is_substitute=swap.is_substitute,
+        needs_reimage=swap.needs_reimage, depot_id=swap.depot_id,
+        depot_code=swap.depot.code if swap.depot else None, ship_date=swap.ship_date,
+        promised_date=swap.promised_date, waitlist_position=position, created_at=swap.created_at,
+        return_plan=swap.return_plan, tracking_url=tracking_url,
+        shipments=[ShipmentRead.model_validate(s) for s in repository.shipments(session, swap.id)],
+        timeline=[SwapEventRead.model_validate(e) for e in repository.timeline(session, swap.id)],
+    )

@@ -1,0 +1,206 @@
+"""All swap SQL. Methods that lock say so; on PostgreSQL they skip rows others hold."""
+
+from sqlalchemy import case, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from app.db import is_postgres
+from app.errors import NotFound
+from app.models import (
+    ConfigProfile,
+    Depot,
+    DeviceModel,
+    Reservation,
+    Shipment,
+    SpareUnit,
+    SwapEvent,
+    SwapRequest,
+)
+from app.models.inventory import model_substitutes
+from app.shipping.calendar import DepotCalendar
+from app.swaps.allocation import Candidate, Need, WaitingSwap, waitlist_key
+from app.swaps.states import SwapStatus
+
+
+def get_swap(session: Session, swap_id: int) -> SwapRequest:
+    swap = session.get(SwapRequest, swap_id)
+    if swap is None:
+        raise NotFound(f"No swap request with id {swap_id}.")
+    return swap
+
+
+def get_swap_for_update(session: Session, swap_id: int) -> SwapRequest:
+    swap = session.scalars(
+        select(SwapRequest).where(SwapRequest.id == swap_id).with_for_update(of=SwapRequest)
+    ).unique().one_or_none()
+    if swap is None:
+        raise NotFound(f"No swap request with id {swap_id}.")
+    return swap
+
+
+def try_lock_waiting_swap(session: Session, swap_id: int) -> SwapRequest | None:
+    """The swap, locked, if it is still backordered and no one else holds it."""
+    stmt = select(SwapRequest).where(SwapRequest.id == swap_id, SwapRequest.status == SwapStatus.BACKORDERED)
+    return session.scalars(_lock(session, stmt, SwapRequest)).unique().one_or_none()
+
+
+def live_swap_for_ticket(session: Session, system: str, ticket_id: str) -> SwapRequest | None:
+    stmt = select(SwapRequest).where(
+        SwapRequest.ticket_system == system, SwapRequest.ticket_id == ticket_id,
+        SwapRequest.status != SwapStatus.CANCELLED,
+    )
+    return session.scalars(stmt).unique().first()
+
+
+def _lock(session: Session, stmt, entity):
+    if is_postgres(session):
+        return stmt.with_for_update(of=entity, skip_locked=True)
+    return stmt  # SQLite: the whole transaction already holds the write lock (BEGIN IMMEDIATE)
+
+
+def _stale_expr():
+    current = select(ConfigProfile.current_version).where(ConfigProfile.id == SpareUnit.profile_id).scalar_subquery()
+    return SpareUnit.profile_id.is_not(None) & (
+        SpareUnit.profile_version.is_(None) | (SpareUnit.profile_version != current)
+    )
+
+
+def ready_candidates(session: Session, need: Need, limit: int = 1000) -> list[Candidate]:
+    """Ready units that could serve `need` (read without locks; the caller locks one at a time)."""
+    stmt = (
+        select(SpareUnit.id, SpareUnit.model_id, DeviceModel.category, SpareUnit.depot_id,
+               SpareUnit.profile_id, _stale_expr(), SpareUnit.configured_at)
+        .join(DeviceModel, DeviceModel.id == SpareUnit.model_id)
+        .where(SpareUnit.state == "ready")
+    )
+    if need.model_id is not None:
+        stmt = stmt.where(SpareUnit.model_id.in_({need.model_id, *need.substitute_ids}))
+    else:
+        stmt = stmt.where(DeviceModel.category == need.category)
+    if need.profile_id is not None:
+        stmt = stmt.where(SpareUnit.profile_id == need.profile_id)
+    stmt = stmt.order_by(SpareUnit.configured_at, SpareUnit.id).limit(limit)
+    return [
+        Candidate(unit_id=i, model_id=m, category=c, depot_id=d, profile_id=p, is_stale=bool(s), configured_at=at)
+        for i, m, c, d, p, s, at in session.execute(stmt)
+    ]
+
+
+def candidate_of(session: Session, unit: SpareUnit) -> Candidate:
+    return Candidate(unit_id=unit.id, model_id=unit.model_id, category=unit.model.category,
+                     depot_id=unit.depot_id, profile_id=unit.profile_id, is_stale=unit.is_stale,
+                     configured_at=unit.configured_at)
+
+
+def lock_first_ready(session: Session, ranked_ids: list[int], chunk_size: int = 25) -> SpareUnit | None:
+    """The first unit of `ranked_ids` (in that order) that is still ready and not held by another
+    transaction, locked. One round trip per chunk: PostgreSQL locks only the row LIMIT 1 returns."""
+    for start in range(0, len(ranked_ids), chunk_size):
+        chunk = ranked_ids[start : start + chunk_size]
+        rank = case({unit_id: i for i, unit_id in enumerate(chunk)}, value=SpareUnit.id)
+        stmt = (select(SpareUnit.id).where(SpareUnit.id.in_(chunk), SpareUnit.state == "ready")
+                .order_by(rank).limit(1))
+        if is_postgres(session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        unit_id = session.scalar(stmt)
+        if unit_id is not None:
+            return session.get(SpareUnit, unit_id)
+    return None
+
+
+def depot_calendars(session: Session) -> dict[int, DepotCalendar]:
+    rows = session.execute(select(Depot.id, Depot.timezone, Depot.cutoff_local, Depot.country))
+    return {i: DepotCalendar(timezone=tz, cutoff_local=cut, country=c) for i, tz, cut, c in rows}
+
+
+def substitute_ids(session: Session, model_id: int) -> frozenset[int]:
+    rows = session.scalars(select(model_substitutes.c.substitute_id).where(model_substitutes.c.model_id == model_id))
+    return frozenset(rows)
+
+
+def models_served_by(session: Session, model_id: int) -> set[int]:
+    """Models a unit of `model_id` can serve: itself, and any model listing it as a substitute."""
+    rows = session.scalars(select(model_substitutes.c.model_id).where(model_substitutes.c.substitute_id == model_id))
+    return {model_id, *rows}
+
+
+def need_of(session: Session, swap: SwapRequest) -> Need:
+    if swap.model_id is not None:
+        return Need(model_id=swap.model_id, substitute_ids=substitute_ids(session, swap.model_id),
+                    profile_id=swap.profile_id)
+    return Need(category=swap.category, profile_id=swap.profile_id)
+
+
+def waiting_swaps_for_unit(session: Session, unit: SpareUnit, limit: int = 500) -> list[WaitingSwap]:
+    stmt = select(SwapRequest).where(
+        SwapRequest.status == SwapStatus.BACKORDERED,
+        or_(SwapRequest.model_id.in_(models_served_by(session, unit.model_id)),
+            SwapRequest.category == unit.model.category),
+    )
+    return [_waiting(session, s) for s in _fair_first(session, stmt, limit)]
+
+
+def waiting_swaps(session: Session, limit: int = 500) -> list[WaitingSwap]:
+    stmt = select(SwapRequest).where(SwapRequest.status == SwapStatus.BACKORDERED)
+    return [_waiting(session, s) for s in _fair_first(session, stmt, limit)]
+
+
+def _fair_first(session: Session, stmt, limit: int):
+    # The same order as allocation.waitlist_key, so the limit keeps the head of the line.
+    nulls_last = SwapRequest.needed_by.is_(None)
+    stmt = stmt.order_by(nulls_last, SwapRequest.needed_by, SwapRequest.waiting_since, SwapRequest.id).limit(limit)
+    return session.scalars(stmt).unique()
+
+
+def _waiting(session: Session, swap: SwapRequest) -> WaitingSwap:
+    return WaitingSwap(swap_id=swap.id, need=need_of(session, swap), waiting_since=swap.waiting_since,
+                       needed_by=swap.needed_by)
+
+
+def waitlist_position(session: Session, swap: SwapRequest) -> int:
+    """1-based place among backordered swaps asking for the same model or category."""
+    same_need = (SwapRequest.model_id == swap.model_id) if swap.model_id is not None else (
+        SwapRequest.category == swap.category)
+    ahead_keys = select(SwapRequest.id, SwapRequest.needed_by, SwapRequest.waiting_since).where(
+        SwapRequest.status == SwapStatus.BACKORDERED, same_need)
+    mine = WaitingSwap(swap_id=swap.id, need=Need(), waiting_since=swap.waiting_since, needed_by=swap.needed_by)
+    return 1 + sum(
+        1 for i, nb, ws in session.execute(ahead_keys)
+        if i != swap.id and waitlist_key(WaitingSwap(i, Need(), ws, nb)) < waitlist_key(mine)
+    )
+
+
+def active_reservation(session: Session, swap_id: int) -> Reservation | None:
+    stmt = select(Reservation).where(Reservation.swap_id == swap_id, Reservation.active == true())
+    return session.scalars(stmt).one_or_none()
+
+
+def timeline(session: Session, swap_id: int) -> list[SwapEvent]:
+    return list(session.scalars(select(SwapEvent).where(SwapEvent.swap_id == swap_id).order_by(SwapEvent.id)))
+
+
+def count_swaps(session: Session, status: str | None = None) -> int:
+    stmt = select(func.count()).select_from(SwapRequest)
+    if status:
+        stmt = stmt.where(SwapRequest.status == status)
+    return session.scalar(stmt) or 0
+
+
+def get_unit_locked(session: Session, unit_id: int) -> SpareUnit:
+    stmt = select(SpareUnit).where(SpareUnit.id == unit_id).with_for_update(of=SpareUnit)
+    return session.scalars(stmt).unique().one()
+
+
+def shipments(session: Session, swap_id: int) -> list[Shipment]:
+    return list(session.scalars(select(Shipment).where(Shipment.swap_id == swap_id).order_by(Shipment.id)))
+
+
+def swap_holding_unit(session: Session, unit_id: int) -> SwapRequest | None:
+    stmt = (select(SwapRequest).join(Reservation, Reservation.swap_id == SwapRequest.id)
+            .where(Reservation.unit_id == unit_id, Reservation.active == true()))
+    return session.scalars(stmt).unique().first()
+
+
+def outbound_label(session: Session, swap_id: int) -> Shipment | None:
+    stmt = select(Shipment).where(Shipment.swap_id == swap_id, Shipment.direction == "outbound",
+                                  Shipment.label_status == "SUCCESS")
+    return session.scalars(stmt).first()

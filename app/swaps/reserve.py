@@ -1,0 +1,125 @@
+"""Reserving a unit for a swap, safely under concurrency, and serving the waitlist fairly.
+
+The rules (which unit, who is next) are in `allocation`; this module loads their inputs, then locks
+rows one at a time in the order the rules give: on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two
+requests never wait on or take the same unit; on SQLite the transaction holds the write lock."""
+
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.inventory.states import UnitState
+from app.inventory.units import transition_unit
+from app.models import Reservation, SpareUnit, SwapRequest
+from app.shipping.calendar import DepotCalendar, promised_delivery, ship_date
+from app.swaps import repository
+from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line, rank_candidates
+from app.swaps.states import SwapStatus
+from app.swaps.timeline import move
+
+# Called with (session, swap) after a swap gets its unit, e.g. to queue the courier booking.
+allocated_listeners: list = []
+
+
+def transit_days(calendar: DepotCalendar, swap: SwapRequest) -> int:
+    """Next-day service within the depot's country; a border crossing adds a business day (so a
+    domestic depot wins whenever it can deliver as soon)."""
+    return 1 if calendar.country == swap.country else 2
+
+
+def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
+    """Reserve the best ready unit for `swap`. Returns False when none is free."""
+    need = repository.need_of(session, swap)
+    calendars = repository.depot_calendars(session)
+    now = clock.now()
+    promised = {depot_id: promised_delivery(cal, now, transit_days(cal, swap))
+                for depot_id, cal in calendars.items()}
+    ranked = {c.unit_id: c for c in rank_candidates(need, repository.ready_candidates(session, need), promised)}
+    unit = repository.lock_first_ready(session, list(ranked))
+    if unit is None:
+        return False
+    _reserve(session, swap, unit, ranked[unit.id], need=need, calendar=calendars[unit.depot_id], actor=actor)
+    return True
+
+
+def backorder(session: Session, swap: SwapRequest) -> None:
+    swap.waiting_since = swap.waiting_since or clock.now()
+    swap.unit = swap.depot = None
+    swap.promised_date = swap.ship_date = None
+    session.flush()
+    position = repository.waitlist_position(session, swap)
+    move(session, swap, SwapStatus.BACKORDERED,
+         f"No suitable spare is ready right now. You are number {position} in line; the next unit that "
+         "becomes ready is yours, and you will hear from us as soon as it ships.",
+         position=position)
+
+
+def offer_unit(session: Session, unit: SpareUnit) -> None:
+    """A unit just became ready: the first waiting swap it fits gets it (fair order)."""
+    candidate = repository.candidate_of(session, unit)
+    for waiting in next_in_line(repository.waiting_swaps_for_unit(session, unit), candidate):
+        swap = repository.try_lock_waiting_swap(session, waiting.swap_id)
+        if swap is not None:
+            calendar = repository.depot_calendars(session)[unit.depot_id]
+            _reserve(session, swap, unit, candidate, need=waiting.need, calendar=calendar, actor="waitlist")
+            return
+
+
+def serve_waitlist(session: Session, *, limit: int = 200) -> int:
+    """Sweep: give ready units to backordered swaps, head of the line first. Catches the race where
+    a unit became ready while a swap was being backordered in another transaction."""
+    served = 0
+    for waiting in repository.waiting_swaps(session, limit=limit):
+        swap = repository.try_lock_waiting_swap(session, waiting.swap_id)
+        if swap is not None and allocate(session, swap, actor="waitlist"):
+            served += 1
+    return served
+
+
+def release(session: Session, swap: SwapRequest, *, actor: str, reason: str) -> None:
+    """Undo the reservation: the unit goes back to ready stock (and so to the waitlist)."""
+    reservation = repository.active_reservation(session, swap.id)
+    if reservation is None:
+        return
+    reservation.active = False
+    reservation.released_at = clock.now()
+    reservation.release_reason = reason
+    session.flush()
+    unit = repository.get_unit_locked(session, reservation.unit_id)
+    if unit.state in (UnitState.RESERVED, UnitState.PACKED):
+        transition_unit(session, unit, UnitState.READY, actor=actor, reason=reason, reference=f"swap:{swap.id}")
+
+
+def fulfil(session: Session, swap: SwapRequest) -> None:
+    """The unit reached the worker: the hold has done its job (the unit is theirs now, not stock)."""
+    reservation = repository.active_reservation(session, swap.id)
+    if reservation is not None:
+        reservation.active, reservation.released_at = False, clock.now()
+        reservation.release_reason = "delivered"
+
+
+def _reserve(
+    session: Session, swap: SwapRequest, unit: SpareUnit, candidate: Candidate, *, need: Need,
+    calendar: DepotCalendar, actor: str,
+) -> None:
+    now = clock.now()
+    transition_unit(session, unit, UnitState.RESERVED, actor=actor, reason=f"reserved for swap {swap.id}",
+                    reference=f"swap:{swap.id}")
+    session.add(Reservation(unit_id=unit.id, swap_id=swap.id, active=True, created_at=now))
+    swap.unit, swap.depot = unit, unit.depot
+    swap.is_substitute = is_substitute(need, candidate)
+    swap.needs_reimage = candidate.is_stale
+    swap.ship_date = ship_date(calendar, now)
+    swap.promised_date = promised_delivery(calendar, now, transit_days(calendar, swap))
+    session.flush()
+    notes = []
+    if swap.is_substitute:
+        notes.append(f"a {unit.model.name} stands in for the requested model")
+    if swap.needs_reimage:
+        notes.append("it will be re-imaged to the current build before packing")
+    move(session, swap, SwapStatus.ALLOCATED,
+         f"A replacement is reserved at {unit.depot.name}; it ships {swap.ship_date:%A %d %B} and should "
+         f"arrive {swap.promised_date:%A %d %B}." + (f" Note: {'; '.join(notes)}." if notes else ""),
+         unit_id=unit.id, depot=unit.depot.code, promised_date=swap.promised_date.isoformat(),
+         substitute=swap.is_substitute, needs_reimage=swap.needs_reimage)
+    for listener in allocated_listeners:
+        listener(session, swap)

@@ -1,0 +1,130 @@
+"""Swap request input and output shapes."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import EmailStr, Field, StringConstraints, model_validator
+
+from app.inventory.schemas import Category, Code, Input, Output, Timezone
+from app.swaps.states import SwapStatus
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+
+
+class ReturnMode(StrEnum):
+    SWAP_AT_DOOR = "swap_at_door"
+    RETURN_BOX = "return_box"
+    NO_RETURN = "no_return"
+
+
+class Ticket(Input):
+    system: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                             pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
+    id: Short
+
+
+class DeliveryAddress(Input):
+    street1: Line
+    street2: OptLine = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+        default=None, description="State, province or county")
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20,
+                                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*$")]
+    country: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
+
+
+class Worker(Input):
+    name: Line
+    email: EmailStr
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{5,24}$")] | None = None
+    timezone: Timezone
+    address: DeliveryAddress
+
+
+class Needed(Input):
+    """A device model (substitutes allowed), or a category with a config profile."""
+
+    model_id: int | None = None
+    category: Category | None = None
+    profile_id: int | None = None
+
+    @model_validator(mode="after")
+    def _model_or_category(self):
+        if self.model_id is None and (self.category is None or self.profile_id is None):
+            raise ValueError("give a model_id, or a category together with a profile_id")
+        if self.model_id is not None and self.category is not None:
+            raise ValueError("give either model_id or category, not both")
+        return self
+
+
+class SwapCreate(Input):
+    ticket: Ticket
+    worker: Worker
+    needed: Needed
+    broken_unit: Code | None = Field(default=None, description="Serial or asset tag of the broken unit, if known")
+    return_mode: ReturnMode
+    needed_by: date | None = None
+    impact_note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class SwapEventRead(Output):
+    kind: str
+    message: str
+    at: datetime
+    data: dict
+
+
+class ShipmentRead(Output):
+    direction: str
+    carrier: str | None
+    service_name: str | None
+    amount: Decimal | None
+    currency: str | None
+    label_status: str
+    label_url: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    tracking_status: str | None
+    pickup_confirmation: str | None
+    pickup_date: date | None
+
+
+class SwapRead(Output):
+    id: int
+    ticket_system: str
+    ticket_id: str
+    status: SwapStatus
+    return_mode: ReturnMode
+    worker_name: str
+    worker_email: str
+    city: str
+    country: str
+    model_id: int | None
+    category: str | None
+    profile_id: int | None
+    broken_unit: str | None
+    needed_by: date | None
+    unit_id: int | None
+    unit_asset_tag: str | None
+    unit_model_id: int | None
+    is_substitute: bool
+    needs_reimage: bool
+    depot_id: int | None
+    depot_code: str | None
+    ship_date: date | None
+    promised_date: date | None
+    waitlist_position: int | None
+    return_plan: ReturnMode | None = Field(description="How the broken unit actually comes back, once booked")
+    tracking_url: str | None = Field(description="The worker's tracking page; shown only when issued")
+    shipments: list[ShipmentRead]
+    created_at: datetime
+    timeline: list[SwapEventRead]
+
+
+class CancelRequest(Input):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

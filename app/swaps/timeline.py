@@ -1,0 +1,23 @@
+"""Writing a swap's timeline and moving its status (one place for both)."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import SwapEvent, SwapRequest
+from app.swaps.states import SwapStatus, check_swap_transition
+
+
+def add_event(session: Session, swap: SwapRequest, kind: str, message: str, **data: Any) -> SwapEvent:
+    event = SwapEvent(swap_id=swap.id, kind=kind, message=message, data=data, at=clock.now())
+    session.add(event)
+    return event
+
+
+def move(session: Session, swap: SwapRequest, target: SwapStatus, message: str, **data: Any) -> None:
+    """Change the swap's status (if the table allows) and record it on the timeline."""
+    check_swap_transition(SwapStatus(swap.status), target)
+    swap.status = target.value
+    swap.updated_at = clock.now()
+    add_event(session, swap, target.value, message, **data)

@@ -1,0 +1,20 @@
+"""Connects the parts that must not import each other: inventory tells swaps when a unit is ready,
+and a swap that gets its unit queues its courier booking."""
+
+from sqlalchemy.orm import Session
+
+from app.inventory import units
+from app.models import SwapRequest
+from app.shipping import outbox
+from app.swaps import reserve
+
+
+def queue_booking(session: Session, swap: SwapRequest) -> None:
+    outbox.enqueue(session, "book_swap", swap_id=swap.id)
+
+
+def wire() -> None:
+    if reserve.offer_unit not in units.ready_listeners:
+        units.ready_listeners.append(reserve.offer_unit)
+    if queue_booking not in reserve.allocated_listeners:
+        reserve.allocated_listeners.append(queue_booking)

@@ -1,0 +1,248 @@
+"""The warehouse bench through HTTP and the database: packing by scan, receiving returns, wrong
+units, missing items, overdue and lost returns, triage and refurbishment feeding the waitlist."""
+
+from datetime import timedelta
+
+import pytest
+
+from app.jobs import work
+from tests import factories as f
+from tests.e2e.test_shipping_flow import hook
+from tests.e2e.test_swaps_api import post_swap, swap_body
+
+
+def move(client, keys, unit_id, *states):
+    for state in states:
+        r = client.post(f"/api/v1/units/{unit_id}/transitions", json={"target_state": state, "reason": "arrange"},
+                        headers=keys["warehouse"])
+        assert r.status_code == 200, r.text
+
+
+def scan(client, keys, code, depot_id, **extra):
+    r = client.post("/api/v1/scans", json={"code": code, "depot_id": depot_id, **extra}, headers=keys["warehouse"])
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def unit_state(client, keys, unit_id):
+    return client.get(f"/api/v1/units/{unit_id}", headers=keys["support"]).json()["state"]
+
+
+def discrepancies(client, keys, **params):
+    return client.get("/api/v1/discrepancies", params=params, headers=keys["support"]).json()
+
+
+@pytest.fixture
+def bench(client, keys, frozen_clock, app):
+    admin = keys["admin"]
+    lon = f.depot(client, admin, "LON")
+    model = f.model(client, admin, sku="LAT-5440")
+    prof = f.profile(client, admin, version="v2")
+    fresh = {"profile_id": prof["id"], "profile_version": "v2", "last_tested_at": "2026-11-23T10:00:00Z",
+             "last_charged_at": "2026-11-23T10:00:00Z", "box_contents": ["charger"]}
+
+    def spare(depot=lon, **over):
+        return f.unit(client, keys["warehouse"], model["id"], depot["id"], **{**fresh, **over})
+
+    def swap_for(broken=None, mode="swap_at_door", ticket="IT-1"):
+        body = swap_body(model["id"], ticket=ticket, return_mode=mode, broken_unit=broken)
+        created = post_swap(client, keys, body).json()
+        work.run_outbox(app.state.session_factory, app.state.carrier)
+        return client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
+
+    return {"lon": lon, "model": model, "profile": prof, "spare": spare, "swap_for": swap_for}
+
+
+def deployed_spare(client, keys, bench):
+    old = bench["spare"]()
+    move(client, keys, old["id"], "reserved", "packed", "in_transit", "deployed")
+    return old
+
+
+# ---- outbound ------------------------------------------------------------------------------
+
+
+def test_scanning_a_reserved_unit_packs_it(client, keys, bench):
+    new = bench["spare"]()
+    swap = bench["swap_for"]()
+    answer = scan(client, keys, new["asset_tag"].lower(), bench["lon"]["id"])  # scanners vary in case
+    out = next(s for s in swap["shipments"] if s["direction"] == "outbound")
+    assert answer["ok"] and answer["action"] == "packed" and answer["swap_id"] == swap["id"]
+    assert out["tracking_number"] in answer["instruction"] and "courier collects" in answer["instruction"]
+    assert unit_state(client, keys, new["id"]) == "packed"
+    again = scan(client, keys, new["asset_tag"], bench["lon"]["id"])
+    assert again["action"] == "info" and "already packed" in again["instruction"]
+    assert unit_state(client, keys, new["id"]) == "packed"
+
+
+@pytest.mark.parametrize("over,expect", [
+    ({"profile_version": "v1"}, "re-image it to version v2"),
+    ({"last_tested_at": "2026-10-01T10:00:00Z"}, "test it first"),
+    ({"last_charged_at": None}, "charge it first"),
+])
+def test_a_unit_not_fit_to_ship_is_not_packed(client, keys, bench, over, expect):
+    unit = bench["spare"](**over)
+    bench["swap_for"]()
+    answer = scan(client, keys, unit["asset_tag"], bench["lon"]["id"])
+    assert not answer["ok"] and answer["action"] == "problem" and expect in answer["instruction"]
+    assert unit_state(client, keys, unit["id"]) == "reserved"
+
+
+def test_a_unit_of_another_depot_is_not_packed_here(client, keys, bench):
+    unit = bench["spare"]()
+    bench["swap_for"]()
+    nyc = f.depot(client, keys["admin"], "NYC")
+    answer = scan(client, keys, unit["asset_tag"], nyc["id"])
+    assert not answer["ok"] and "belongs to depot LON" in answer["instruction"]
+    assert unit_state(client, keys, unit["id"]) == "reserved"
+
+
+def test_unknown_codes_and_references_answer_without_changing_anything(client, keys, bench):
+    unit = bench["spare"]()
+    swap = bench["swap_for"]()
+    unknown = scan(client, keys, "NOPE-999", bench["lon"]["id"])
+    assert not unknown["ok"] and unknown["action"] == "unknown" and "Unknown code" in unknown["instruction"]
+    ref = scan(client, keys, f"SWAP-{swap['id']}", bench["lon"]["id"])
+    assert ref["action"] == "info" and swap["ticket_id"] in ref["instruction"]
+    assert unit_state(client, keys, unit["id"]) == "reserved"
+
+
+# ---- inbound -------------------------------------------------------------------------------
+
+
+def test_a_return_walks_back_to_ready_stock_and_feeds_the_waitlist(client, keys, bench, frozen_clock):
+    old = deployed_spare(client, keys, bench)
+    new = bench["spare"]()
+    swap = bench["swap_for"](broken=old["asset_tag"])
+    ret = next(s for s in swap["shipments"] if s["direction"] == "return")["tracking_number"]
+    out = next(s for s in swap["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    scan(client, keys, new["asset_tag"], bench["lon"]["id"])
+    hook(client, out, "TRANSIT", frozen_clock.at + timedelta(hours=3))
+    hook(client, out, "DELIVERED", frozen_clock.at + timedelta(hours=20))
+    assert unit_state(client, keys, old["id"]) == "awaiting_return"
+    hook(client, ret, "TRANSIT", frozen_clock.at + timedelta(hours=21))
+    assert unit_state(client, keys, old["id"]) == "returning"
+    hook(client, ret, "DELIVERED", frozen_clock.at + timedelta(hours=40))
+    box = scan(client, keys, ret, bench["lon"]["id"])
+    assert box["action"] == "info" and box["expected_return_id"] and old["asset_tag"] in box["instruction"]
+    received = scan(client, keys, old["asset_tag"], bench["lon"]["id"], return_id=box["expected_return_id"])
+    assert received["ok"] and received["action"] == "received" and received["checklist"] == ["charger"]
+    assert unit_state(client, keys, old["id"]) == "received"
+    again = scan(client, keys, old["asset_tag"], bench["lon"]["id"])
+    assert again["action"] == "info" and "already received" in again["instruction"]
+    r = client.post(f"/api/v1/returns/{received['expected_return_id']}/inspection",
+                    json={"items_present": ["device", "charger"], "damaged": False}, headers=keys["warehouse"])
+    assert r.status_code == 200 and r.json()["outcome"] == "matched" and r.json()["status"] == "closed"
+    assert unit_state(client, keys, old["id"]) == "triage"
+    assert discrepancies(client, keys) == []
+    closed = client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()
+    assert closed["status"] == "closed" and "complete" in closed["timeline"][-1]["message"]
+    waiting = post_swap(client, keys, swap_body(bench["model"]["id"], ticket="WAIT")).json()
+    assert waiting["status"] == "backordered"
+    r = client.post(f"/api/v1/units/{old['id']}/triage", json={"decision": "refurbish", "reason": "works"},
+                    headers=keys["warehouse"])
+    assert r.status_code == 200 and r.json()["state"] == "refurbishing"
+    client.patch(f"/api/v1/profiles/{bench['profile']['id']}", json={"current_version": "v3"}, headers=keys["admin"])
+    r = client.post(f"/api/v1/units/{old['id']}/refurbished", json={"notes": "new battery"}, headers=keys["warehouse"])
+    assert r.status_code == 200 and r.json()["profile_version"] == "v3" and r.json()["state"] == "reserved"
+    served = client.get(f"/api/v1/swap-requests/{waiting['id']}", headers=keys["support"]).json()
+    assert served["status"] == "allocated" and served["unit_id"] == old["id"]
+    history = client.get(f"/api/v1/units/{old['id']}/history", headers=keys["support"]).json()
+    assert [h["to_state"] for h in history][-8:] == ["deployed", "awaiting_return", "returning", "received",
+                                                     "triage", "refurbishing", "ready", "reserved"]
+    assert all(h["actor"] for h in history)
+
+
+def test_wrong_unit_in_the_box_is_flagged_on_both_records(client, keys, bench):
+    expected_unit = deployed_spare(client, keys, bench)
+    other = deployed_spare(client, keys, bench)
+    bench["spare"]()
+    swap = bench["swap_for"](broken=expected_unit["serial"])
+    ret = next(s for s in swap["shipments"] if s["direction"] == "return")["tracking_number"]
+    box = scan(client, keys, ret, bench["lon"]["id"])
+    answer = scan(client, keys, other["asset_tag"], bench["lon"]["id"], return_id=box["expected_return_id"])
+    assert not answer["ok"] and "WRONG UNIT" in answer["instruction"]
+    flagged = discrepancies(client, keys, kind="wrong_unit")
+    assert {d["unit_id"] for d in flagged} == {expected_unit["id"], other["id"]}
+    assert unit_state(client, keys, other["id"]) == "received"
+    assert unit_state(client, keys, expected_unit["id"]) == "deployed"  # still out there, and flagged
+
+
+def test_missing_charger_and_damage_are_discrepancies(client, keys, bench):
+    old = deployed_spare(client, keys, bench)
+    bench["spare"]()
+    bench["swap_for"](broken=old["asset_tag"], mode="return_box")
+    received = scan(client, keys, old["asset_tag"], bench["lon"]["id"])
+    assert received["action"] == "received"
+    r = client.post(f"/api/v1/returns/{received['expected_return_id']}/inspection",
+                    json={"items_present": ["device"], "damaged": True, "notes": "cracked hinge"},
+                    headers=keys["warehouse"])
+    assert r.json()["outcome"] == "missing_items"
+    kinds = {d["kind"]: d for d in discrepancies(client, keys)}
+    assert set(kinds) == {"missing_items", "damaged"} and "charger" in kinds["missing_items"]["details"]
+    assert client.get(f"/api/v1/units/{old['id']}", headers=keys["support"]).json()["condition_notes"] == \
+        "cracked hinge"
+    r = client.post(f"/api/v1/discrepancies/{kinds['damaged']['id']}/resolve", json={"resolution": "repaired"},
+                    headers=keys["warehouse"])
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    assert {d["kind"] for d in discrepancies(client, keys)} == {"missing_items"}
+
+
+def test_an_unexpected_device_is_received_and_flagged(client, keys, bench):
+    stray = deployed_spare(client, keys, bench)
+    answer = scan(client, keys, stray["asset_tag"], bench["lon"]["id"])
+    assert not answer["ok"] and answer["action"] == "received" and "unexpected" in answer["instruction"]
+    assert [d["kind"] for d in discrepancies(client, keys)] == ["unexpected"]
+    assert unit_state(client, keys, stray["id"]) == "received"
+
+
+def test_overdue_returns_are_flagged_once_and_the_worker_reminded(client, keys, bench, app, frozen_clock):
+    old = deployed_spare(client, keys, bench)
+    bench["spare"]()
+    swap = bench["swap_for"](broken=old["asset_tag"], mode="return_box")
+    due = client.get("/api/v1/returns", headers=keys["support"]).json()[0]["due_date"]
+    assert due == "2026-12-09"  # ten business days after the Wednesday delivery
+    factory = app.state.session_factory
+    frozen_clock.advance(days=14)  # 8 Dec: not yet due
+    assert work.sweep_returns(factory)["overdue"] == 0
+    frozen_clock.advance(days=2)
+    assert work.sweep_returns(factory) == {"overdue": 1, "lost": 0, "reminded": 1}
+    assert work.sweep_returns(factory) == {"overdue": 0, "lost": 0, "reminded": 0}
+    frozen_clock.advance(days=3)
+    assert work.sweep_returns(factory)["reminded"] == 1
+    assert [d["kind"] for d in discrepancies(client, keys)] == ["overdue"]
+    timeline = client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()["timeline"]
+    assert [e["kind"] for e in timeline].count("return_reminder") == 2
+
+
+def test_a_return_delivered_but_never_scanned_becomes_lost(client, keys, bench, app, frozen_clock):
+    old = deployed_spare(client, keys, bench)
+    bench["spare"]()
+    swap = bench["swap_for"](broken=old["asset_tag"])
+    ret = next(s for s in swap["shipments"] if s["direction"] == "return")["tracking_number"]
+    hook(client, ret, "DELIVERED", frozen_clock.at + timedelta(days=1))
+    frozen_clock.advance(days=7)
+    assert work.sweep_returns(app.state.session_factory)["lost"] == 1
+    assert [d["kind"] for d in discrepancies(client, keys)] == ["lost"]
+    assert unit_state(client, keys, old["id"]) == "lost"
+    found = scan(client, keys, old["asset_tag"], bench["lon"]["id"])  # it turns up after all
+    assert found["action"] == "received" and unit_state(client, keys, old["id"]) == "received"
+
+
+def test_a_unit_can_make_a_second_trip(client, keys, bench, frozen_clock):
+    unit = bench["spare"]()
+    first = bench["swap_for"](ticket="FIRST")
+    out = next(s for s in first["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    hook(client, out, "DELIVERED", frozen_clock.at + timedelta(hours=20))
+    assert unit_state(client, keys, unit["id"]) == "deployed"
+    scan(client, keys, unit["asset_tag"], bench["lon"]["id"])  # it comes back (unexpected, but ours)
+    move(client, keys, unit["id"], "triage")
+    waiting = post_swap(client, keys, swap_body(bench["model"]["id"], ticket="SECOND")).json()
+    client.post(f"/api/v1/units/{unit['id']}/triage", json={"decision": "refurbish", "reason": "ok"},
+                headers=keys["warehouse"])
+    r = client.post(f"/api/v1/units/{unit['id']}/refurbished", json={}, headers=keys["warehouse"])
+    assert r.status_code == 200 and r.json()["state"] == "reserved"
+    second = client.get(f"/api/v1/swap-requests/{waiting['id']}", headers=keys["support"]).json()
+    assert second["status"] == "allocated" and second["unit_id"] == unit["id"]
+    report = client.get("/api/v1/reconciliation/invariants", headers=keys["support"]).json()
+    assert report["ok"] is True, report["breaches"]

@@ -1,0 +1,158 @@
+"""A swap's whole journey on the simulated carrier, through HTTP and the database: booking via the
+outbox, tracking webhooks (replayed, out of order), the poll fallback, and the worker's page."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.jobs import work
+from app.models import OutboxJob, Shipment
+from app.shipping.carrier import Tracking, TrackingEvent
+from app.shipping.simulated import make_webhook_payload
+from tests import factories as f
+from tests.conftest import WEBHOOK_SECRET
+from tests.e2e.test_swaps_api import post_swap, swap_body
+
+
+@pytest.fixture
+def booked(client, keys, frozen_clock, app):
+    admin = keys["admin"]
+    depot = f.depot(client, admin, "LON")
+    model = f.model(client, admin, sku="LAT-5440", name="Latitude 5440")
+    unit = f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    created = post_swap(client, keys, swap_body(model["id"], return_mode="swap_at_door")).json()
+    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1
+    swap = client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
+    return {"swap": swap, "created": created, "unit": unit}
+
+
+def hook(client, tracking_number, status, at, details="", secret=WEBHOOK_SECRET):
+    payload = make_webhook_payload(Tracking(carrier="simulated", tracking_number=tracking_number, status=status,
+                                            events=[TrackingEvent(status=status, status_details=details,
+                                                                  status_date=at)]))
+    return client.post(f"/webhooks/shippo/{secret}", json=payload)
+
+
+def get_swap(client, keys, swap_id):
+    return client.get(f"/api/v1/swap-requests/{swap_id}", headers=keys["support"]).json()
+
+
+def test_booking_buys_outbound_and_return_labels_and_a_pickup(booked, client):
+    swap = booked["swap"]
+    assert swap["status"] == "label_booked" and swap["return_plan"] == "swap_at_door"
+    ships = {s["direction"]: s for s in swap["shipments"]}
+    out, ret = ships["outbound"], ships["return"]
+    assert out["label_status"] == ret["label_status"] == "SUCCESS"
+    assert out["service_name"] == "Next Day"  # the cheapest rate that arrives by the promised day
+    assert ret["pickup_confirmation"] and ret["pickup_date"] == swap["promised_date"]
+    assert out["tracking_number"].startswith("SIM") and out["tracking_number"] != ret["tracking_number"]
+    label = client.get(out["label_url"].replace("http://127.0.0.1:8000", ""))
+    assert label.status_code == 200 and label.headers["content-type"].startswith("image/svg+xml")
+    assert out["tracking_number"] in label.text
+    assert swap["timeline"][-1]["kind"] == "label_booked"
+
+
+def test_tracking_webhooks_walk_the_swap_and_the_unit(booked, client, keys, frozen_clock):
+    swap, unit = booked["swap"], booked["unit"]
+    out = next(s for s in swap["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    ret = next(s for s in swap["shipments"] if s["direction"] == "return")["tracking_number"]
+    t0 = frozen_clock.at
+    assert hook(client, out, "TRANSIT", t0 + timedelta(hours=2)).json() == {"result": "applied"}
+    assert get_swap(client, keys, swap["id"])["status"] == "shipped"
+    assert client.get(f"/api/v1/units/{unit['id']}", headers=keys["support"]).json()["state"] == "in_transit"
+    assert hook(client, out, "DELIVERED", t0 + timedelta(hours=20)).json() == {"result": "applied"}
+    # A replay changes nothing; a late TRANSIT after DELIVERED never moves the status back.
+    assert hook(client, out, "DELIVERED", t0 + timedelta(hours=20)).json() == {"result": "duplicate"}
+    assert hook(client, out, "TRANSIT", t0 + timedelta(hours=5)).json() == {"result": "recorded"}
+    after = get_swap(client, keys, swap["id"])
+    assert after["status"] == "delivered"
+    assert [e["kind"] for e in after["timeline"]].count("delivered") == 1
+    assert client.get(f"/api/v1/units/{unit['id']}", headers=keys["support"]).json()["state"] == "deployed"
+    # Delivered: the hold is released (a unit out with a worker is not held stock).
+    assert client.get("/api/v1/reconciliation/invariants", headers=keys["support"]).json() == {"ok": True,
+                                                                                               "breaches": []}
+    hook(client, ret, "TRANSIT", t0 + timedelta(hours=21))
+    assert get_swap(client, keys, swap["id"])["status"] == "return_in_transit"
+    hook(client, ret, "DELIVERED", t0 + timedelta(hours=40))
+    assert get_swap(client, keys, swap["id"])["status"] == "returned"
+    history = client.get(f"/api/v1/units/{unit['id']}/history", headers=keys["support"]).json()
+    assert [h["to_state"] for h in history] == ["ready", "reserved", "packed", "in_transit", "deployed"]
+
+
+def test_delivered_before_transit_still_fills_in_the_steps(booked, client, keys, frozen_clock):
+    swap = booked["swap"]
+    out = next(s for s in swap["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    hook(client, out, "DELIVERED", frozen_clock.at + timedelta(hours=20))
+    kinds = [e["kind"] for e in get_swap(client, keys, swap["id"])["timeline"]]
+    assert kinds[-2:] == ["shipped", "delivered"]
+
+
+def test_failure_raises_an_exception_on_the_swap(booked, client, keys, frozen_clock):
+    out = next(s for s in booked["swap"]["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    hook(client, out, "FAILURE", frozen_clock.at + timedelta(hours=3), details="package lost")
+    after = get_swap(client, keys, booked["swap"]["id"])
+    assert after["status"] == "exception" and "package lost" in after["timeline"][-1]["message"]
+
+
+def test_webhook_secret_and_payload_checks(booked, client, session_factory):
+    out = next(s for s in booked["swap"]["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    at = booked["swap"]["created_at"]
+    wrong = client.post("/webhooks/shippo/not-the-secret", json={"event": "track_updated", "data": {}})
+    assert wrong.status_code == 404
+    rotated = hook(client, out, "TRANSIT", __import__("datetime").datetime.fromisoformat(at) + timedelta(hours=1),
+                   secret="old-secret-being-rotated-out-0000")
+    assert rotated.status_code == 200 and rotated.json()["result"] == "applied"
+    bad = client.post(f"/webhooks/shippo/{WEBHOOK_SECRET}", json={"event": "track_updated",
+                                                                   "data": {"tracking_number": ""}})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    unknown = hook(client, "NOPE123", "TRANSIT", __import__("datetime").datetime.fromisoformat(at))
+    assert unknown.json() == {"result": "unknown"}
+
+
+def test_poll_fallback_moves_quiet_shipments(booked, client, keys, app, frozen_clock):
+    frozen_clock.advance(hours=12, minutes=30)  # the simulated carrier delivers 12 h after purchase
+    polled = work.poll_tracking(app.state.session_factory, app.state.carrier, quiet_for=timedelta(hours=1))
+    assert polled == 2
+    assert get_swap(client, keys, booked["swap"]["id"])["status"] == "delivered"
+    # Just polled: a second sweep right away finds nothing to ask about.
+    assert work.poll_tracking(app.state.session_factory, app.state.carrier, quiet_for=timedelta(hours=1)) == 0
+
+
+def test_tracking_page_shows_what_the_worker_needs_and_nothing_more(booked, client):
+    url = booked["created"]["tracking_url"].replace("http://127.0.0.1:8000", "")
+    page = client.get(url)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["referrer-policy"] == "no-referrer" and "noindex" in page.headers["x-robots-tag"]
+    html = page.text
+    assert "Ana" in html and "Leeds" in html and "Latitude 5440" in html
+    assert "courier takes it" in html  # what to do with the old laptop
+    for private in ("Lima", "ana@example.com", "7700", "Hotel Row", "LS1 4AP", "OLD-123",
+                    booked["unit"]["serial"], booked["unit"]["asset_tag"]):
+        assert private not in html
+    data = client.get(url, headers={"Accept": "application/json"}).json()
+    assert data["first_name"] == "Ana" and data["city"] == "Leeds" and data["status"] == "label_booked"
+    assert data["arrives_by"] == booked["swap"]["promised_date"] and data["tracking_url"]
+    assert client.get(url + ".json").json() == data
+    for bad in ("/t/" + "x" * 32, "/t/short"):
+        missing = client.get(bad)
+        assert missing.status_code == 404 and "x" * 32 not in missing.text
+
+
+def test_reissued_tracking_link_replaces_the_old_one(booked, client, keys):
+    old = booked["created"]["tracking_url"].replace("http://127.0.0.1:8000", "")
+    r = client.post(f"/api/v1/swap-requests/{booked['swap']['id']}/tracking-link", headers=keys["support"])
+    new = r.json()["tracking_url"].replace("http://127.0.0.1:8000", "")
+    assert client.get(old).status_code == 404 and client.get(new).status_code == 200
+
+
+def test_cancelled_before_booking_buys_nothing(client, keys, app, frozen_clock, session_factory):
+    depot = f.depot(client, keys["admin"], "LON")
+    model = f.model(client, keys["admin"])
+    f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    swap = post_swap(client, keys, swap_body(model["id"])).json()
+    client.post(f"/api/v1/swap-requests/{swap['id']}/cancel", json={"reason": "fixed"}, headers=keys["support"])
+    assert work.run_outbox(session_factory, app.state.carrier) == 1
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Shipment)) == 0
+        assert s.scalars(select(OutboxJob.status)).all() == ["done"]

@@ -1,0 +1,91 @@
+"""Booking through the real Shippo SDK against the stand-in Shippo server: the whole outbox path with
+the production adapter, including the same-visit pickup and its fallback to a return box."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.jobs import work
+from app.main import create_app
+from app.settings import Settings
+from app.shipping.shippo_carrier import ShippoCarrier
+from tests import factories as f
+from tests.e2e.test_swaps_api import swap_body
+from tests.integration.shippo_standin import ShippoStandin
+
+
+@pytest.fixture
+def standin():
+    with ShippoStandin() as api:
+        yield api
+
+
+@pytest.fixture
+def shippo_app(settings, standin):
+    app = create_app(Settings(**{**settings.model_dump(), "shippo_api_key": "shippo_test_abc",
+                                 "shippo_base_url": standin.url}))
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def shippo_client(shippo_app, keys):
+    with TestClient(shippo_app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def _book(client, keys, app, body, carrier=None):
+    admin = keys["admin"]
+    depot = f.depot(client, admin, "NYC")
+    model = f.model(client, admin)
+    f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    body["needed"] = {"model_id": model["id"]}
+    created = client.post("/api/v1/swap-requests", json=body, headers=keys["support"]).json()
+    assert work.run_outbox(app.state.session_factory, carrier or app.state.carrier) == 1
+    return client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
+
+
+US_WORKER = {"name": "Sam Reed", "email": "sam@example.com", "timezone": "America/Chicago",
+             "address": {"street1": "1 Main St", "city": "Chicago", "region": "IL", "postal_code": "60601",
+                         "country": "US"}}
+
+
+def test_swap_at_door_books_labels_and_pickup_through_shippo(shippo_client, keys, shippo_app, standin):
+    assert shippo_app.state.carrier.name == "shippo"
+    swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="swap_at_door"))
+    assert swap["status"] == "label_booked" and swap["return_plan"] == "swap_at_door"
+    ships = {s["direction"]: s for s in swap["shipments"]}
+    # Cheapest next-day service; the return uses the same carrier.
+    assert ships["outbound"]["service_name"] == "Priority Mail Express"
+    assert ships["outbound"]["carrier"] == ships["return"]["carrier"] == "usps"
+    assert ships["return"]["pickup_confirmation"].startswith("WTC")
+    buys = standin.calls("POST", "/transactions")
+    assert len(buys) == 2 and all(b.json["async"] is False for b in buys)
+    assert sorted(b.json["metadata"] for b in buys) == [f"swap-{swap['id']}-outbound", f"swap-{swap['id']}-return"]
+    shipments = standin.calls("POST", "/shipments")
+    assert [s.json.get("extra", {}).get("is_return", False) for s in shipments] == [False, True]
+    assert len(standin.calls("POST", "/pickups")) == 1
+
+
+def test_pickup_refused_falls_back_to_a_return_label_in_the_box(shippo_client, keys, shippo_app, standin):
+    standin.fail_next("/pickups", 400, body={"carrier_account": ["Pickups are not available for this carrier."]})
+    swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="swap_at_door"))
+    assert swap["status"] == "label_booked" and swap["return_plan"] == "return_box"
+    fallback = [e for e in swap["timeline"] if e["kind"] == "return_fallback"]
+    assert len(fallback) == 1 and "return label goes in the box" in fallback[0]["message"]
+
+
+def test_lost_answer_to_a_label_purchase_is_adopted_not_bought_again(shippo_client, keys, shippo_app, standin,
+                                                                    frozen_clock):
+    # The stand-in buys the label but answers after the adapter's read timeout: the answer is lost.
+    impatient = ShippoCarrier("shippo_test_abc", server_url=standin.url, timeout=(1, 0.5), poll_interval=0.01)
+    standin.delay_next("/transactions", 1.5, method="POST")
+    swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="no_return"),
+                 carrier=impatient)
+    assert swap["status"] == "allocated"  # the timeout left the job for a retry
+    frozen_clock.advance(minutes=5)
+    assert work.run_outbox(shippo_app.state.session_factory, impatient) == 1
+    swap = shippo_client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()
+    assert swap["status"] == "label_booked"
+    assert len(standin.calls("POST", "/transactions")) == 1  # adopted via GET /transactions?rate=…
+    tx = next(iter(standin.transactions.values()))
+    assert swap["shipments"][0]["tracking_number"] == tx["tracking_number"]

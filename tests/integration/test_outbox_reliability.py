@@ -1,0 +1,166 @@
+"""The booking outbox under a failing carrier and a crashing worker: nothing lost, never two labels."""
+
+import random
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db import make_engine, make_session_factory
+from app.jobs import work
+from app.models import OutboxJob, Shipment, SwapRequest
+from app.shipping import booking, outbox
+from app.shipping.carrier import TemporaryCarrierError
+from app.shipping.simulated import SimulatedCarrier
+from tests import factories as f
+from tests.e2e.test_swaps_api import post_swap, swap_body
+
+
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch):
+    monkeypatch.setattr(booking, "READ_PAUSE_SECONDS", 0)
+
+
+class Crash(BaseException):
+    """The worker process dying (not an error it can catch)."""
+
+
+class FlakyCarrier:
+    """A real SimulatedCarrier behind a wire that fails: some calls never arrive, and some label
+    purchases succeed at the carrier while the answer is lost."""
+
+    def __init__(self, inner: SimulatedCarrier, *, failure_rate: float = 0.0, seed: int = 7,
+                 crash_after_buys: int = 0):
+        self.inner, self.name = inner, inner.name
+        self.rng, self.failure_rate = random.Random(seed), failure_rate
+        self.crash_after_buys = crash_after_buys
+        self.purchases: Counter[str] = Counter()  # reference -> labels actually bought
+        self.calls = 0
+
+    def _wire(self):
+        self.calls += 1
+        if self.rng.random() < self.failure_rate:
+            raise TemporaryCarrierError("503 from the carrier", status_code=503)
+
+    def get_rates(self, **kw):
+        self._wire()
+        return self.inner.get_rates(**kw)
+
+    def find_label(self, **kw):
+        self._wire()
+        return self.inner.find_label(**kw)
+
+    def get_label(self, *, label_id):
+        self._wire()
+        return self.inner.get_label(label_id)
+
+    def book_pickup(self, **kw):
+        self._wire()
+        return self.inner.book_pickup(**kw)
+
+    def track(self, **kw):
+        return self.inner.track(**kw)
+
+    def buy_label(self, *, rate_id, reference):
+        self._wire()
+        # Every purchase that reaches the carrier counts: a real carrier would charge each one.
+        self.purchases[reference] += 1
+        label = self.inner.buy_label(rate_id=rate_id, reference=reference)
+        if self.crash_after_buys:
+            self.crash_after_buys -= 1
+            raise Crash("killed after buying, before recording")
+        if self.rng.random() < self.failure_rate / 2:
+            raise TemporaryCarrierError("read timeout (the label was bought)")
+        return label
+
+
+def _stock_and_swaps(client, keys, n, return_mode="return_box"):
+    depot = f.depot(client, keys["admin"], "LON")
+    model = f.model(client, keys["admin"])
+    rows = "\n".join(f"S{i:05d},A{i:05d},{model['sku']},LON,ready" for i in range(n))
+    r = client.post("/api/v1/units/import", content=f"serial,asset_tag,model_sku,depot_code,state\n{rows}\n",
+                    headers={**keys["warehouse"], "Content-Type": "text/csv"})
+    assert r.status_code == 201, r.text
+    ids = []
+    for i in range(n):
+        resp = post_swap(client, keys, swap_body(model["id"], ticket=f"T{i}", return_mode=return_mode))
+        assert resp.status_code == 201
+        ids.append(resp.json()["id"])
+    return depot, ids
+
+
+def _drain(factory, carrier, clock, rounds=200):
+    for _ in range(rounds):
+        with factory() as s:
+            open_jobs = s.scalar(select(func.count()).select_from(OutboxJob)
+                                 .where(OutboxJob.status.in_(("pending", "in_flight"))))
+        if not open_jobs:
+            return
+        clock.advance(minutes=31)  # past any backoff and lease
+        work.run_outbox(factory, carrier, limit=100)
+    raise AssertionError("the outbox did not drain")
+
+
+def _assert_one_label_each(factory, swap_ids, carrier, directions=("outbound", "return")):
+    with factory() as s:
+        statuses = Counter(s.scalars(select(SwapRequest.status).where(SwapRequest.id.in_(swap_ids))))
+        assert statuses == {"label_booked": len(swap_ids)}
+        rows = s.execute(select(Shipment.swap_id, Shipment.direction, Shipment.label_status, Shipment.reference)).all()
+    assert Counter((d, st) for _, d, st, _ in rows) == {(d, "SUCCESS"): len(swap_ids) for d in directions}
+    assert {(sid, d) for sid, d, _, _ in rows} == {(sid, d) for sid in swap_ids for d in directions}
+    bought = carrier.purchases
+    assert set(bought) == {ref for *_, ref in rows}
+    assert max(bought.values()) == 1, [ref for ref, n in bought.items() if n > 1]
+
+
+def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once(
+        client, keys, app, frozen_clock, session_factory):
+    _, swap_ids = _stock_and_swaps(client, keys, 200)
+    carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), failure_rate=0.3)
+    _drain(session_factory, carrier, frozen_clock)
+    _assert_one_label_each(session_factory, swap_ids, carrier)
+    with session_factory() as s:
+        retried = s.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.attempts > 1))
+    assert retried > 50  # the failures really happened and were retried
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_buys_nothing_twice(client, keys, app, frozen_clock,
+                                                                       settings):
+    _, swap_ids = _stock_and_swaps(client, keys, 12, return_mode="no_return")
+    carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), crash_after_buys=1)
+    first_worker = make_session_factory(make_engine(settings.database_url))
+    with pytest.raises(Crash):
+        work.run_outbox(first_worker, carrier, limit=100)
+    with first_worker() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.status == "in_flight")) == 12
+    first_worker.kw["bind"].dispose()
+    # A restarted worker skips jobs whose lease is still running, then takes them over.
+    second_worker = make_session_factory(make_engine(settings.database_url))
+    assert work.run_outbox(second_worker, carrier, limit=100) == 0
+    frozen_clock.advance(minutes=outbox.LEASE.total_seconds() / 60 + 1)
+    assert work.run_outbox(second_worker, carrier, limit=100) == 12
+    _assert_one_label_each(second_worker, swap_ids, carrier, directions=("outbound",))
+    second_worker.kw["bind"].dispose()
+
+
+def test_a_carrier_that_keeps_failing_escalates_the_swap(client, keys, app, frozen_clock, session_factory):
+    _, (swap_id,) = _stock_and_swaps(client, keys, 1)
+    carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), failure_rate=1.0)
+    for _ in range(outbox.MAX_ATTEMPTS):
+        frozen_clock.advance(hours=1)
+        work.run_outbox(session_factory, carrier)
+    swap = client.get(f"/api/v1/swap-requests/{swap_id}", headers=keys["support"]).json()
+    assert swap["status"] == "exception"
+    assert swap["timeline"][-1]["data"]["escalated"] is True and "503" in swap["timeline"][-1]["message"]
+    with session_factory() as s:
+        job = s.scalars(select(OutboxJob)).one()
+        assert (job.status, job.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert carrier.purchases == Counter()
+
+
+def test_backoff_grows_and_honours_retry_after():
+    assert outbox.backoff(1) == timedelta(seconds=15)
+    assert outbox.backoff(3) == timedelta(seconds=60)
+    assert outbox.backoff(20) == outbox.BACKOFF_MAX
+    assert outbox.backoff(1, retry_after=120) == timedelta(seconds=120)

@@ -1,0 +1,20 @@
+"""The app's route table, for the tests that must cover every route (auth, OpenAPI)."""
+
+from app.main import api_routes  # noqa: F401  (re-exported for the tests)
+
+# Routes that take no API key. Anything else without an auth dependency fails the auth and
+# OpenAPI tests: a route is public only by being listed here.
+HEALTH_PROBES = {("GET", "/healthz"), ("GET", "/readyz")}
+# Capability URLs: the unguessable token/secret/id in the path is the credential (the worker's
+# tracking page, the carrier's webhook, the simulated carrier's label and tracking pages). An
+# unknown token must answer 404 (tests/e2e/test_auth_roles.py checks it).
+CAPABILITY_URLS = {
+    ("GET", "/t/{token}"),
+    ("GET", "/t/{token}.json"),
+    ("GET", "/labels/sim/{label_id}.svg"),
+    ("GET", "/sim/track/{tracking_number}"),
+    ("POST", "/webhooks/shippo/{secret}"),
+}
+# Pages whose HTML holds no data: their script calls the API with a key the person types in.
+PUBLIC_PAGES = {("GET", "/scan")}
+UNPROTECTED = HEALTH_PROBES | CAPABILITY_URLS | PUBLIC_PAGES
