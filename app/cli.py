@@ -153,6 +153,9 @@ def serve(
 
     from app.main import create_app
 
+    # Tracking and label links point at this server unless a public address is configured.
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    get_settings.cache_clear()
     if demo:
         os.environ.setdefault("RUN_BACKGROUND_JOBS", "true")
         # A demo journey in minutes, not a day: in transit after 2 min, delivered after 5.
