@@ -10,16 +10,20 @@ from app import clock
 from app.db import is_postgres, unit_of_work
 from app.inventory.returns import overdue_and_lost
 from app.models import OutboxJob, Shipment, SwapRequest
-from app.shipping import booking, outbox
+from app.shipping import booking, outbox, refunds
 from app.shipping.carrier import Carrier, CarrierError
 from app.shipping.tracking import TERMINAL, Event, apply_event
 from app.swaps import idempotency
 from app.swaps.reserve import serve_waitlist
 from app.swaps.states import TRANSITIONS, SwapStatus
-from app.swaps.timeline import move
+from app.swaps.timeline import add_event, move
 
 log = logging.getLogger("app.jobs")
-HANDLERS = {"book_swap": lambda factory, carrier, job: booking.book_swap(factory, carrier, job.swap_id)}
+HANDLERS = {
+    "book_swap": lambda factory, carrier, job: booking.book_swap(factory, carrier, job.swap_id),
+    refunds.KIND: lambda factory, carrier, job: refunds.void_labels(factory, carrier, job.swap_id),
+}
+FAILED = {"book_swap": "Booking the courier", refunds.KIND: "Voiding the unused labels"}
 
 
 def run_outbox(factory: sessionmaker[Session], carrier: Carrier, *, limit: int = 20) -> int:
@@ -51,12 +55,14 @@ def _settle(factory, job_id: int, error: str, *, retryable: bool, retry_after: f
         if retryable and outbox.retry_later(job, error, retry_after=retry_after):
             return
         outbox.fail(job, error)
-        if job.swap_id is not None:
-            swap = session.get(SwapRequest, job.swap_id)
-            if SwapStatus.EXCEPTION in TRANSITIONS[SwapStatus(swap.status)]:
-                move(session, swap, SwapStatus.EXCEPTION,
-                     f"Booking the courier failed after {job.attempts} attempt(s): {error}. Escalated to support.",
-                     job_id=job.id, escalated=True)
+        if job.swap_id is None:
+            return
+        swap = session.get(SwapRequest, job.swap_id)
+        message = f"{FAILED[job.kind]} failed after {job.attempts} attempt(s): {error}. Escalated to support."
+        if SwapStatus.EXCEPTION in TRANSITIONS[SwapStatus(swap.status)]:
+            move(session, swap, SwapStatus.EXCEPTION, message, job_id=job.id, escalated=True)
+        else:  # e.g. a cancelled swap whose labels could not be voided: it stays cancelled
+            add_event(session, swap, "escalated", message, job_id=job.id, escalated=True)
 
 
 def poll_tracking(factory: sessionmaker[Session], carrier: Carrier, *, quiet_for: timedelta,

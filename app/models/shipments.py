@@ -49,6 +49,8 @@ class Shipment(Base):
     tracking_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set once a cancelled swap's label was sent for a refund: QUEUED | PENDING | SUCCESS | ERROR | in_use.
+    refund_status: Mapped[str | None] = mapped_column(String(20))
     pickup_id: Mapped[str | None] = mapped_column(String(100))
     pickup_confirmation: Mapped[str | None] = mapped_column(String(100))
     pickup_date: Mapped[date | None] = mapped_column(Date)

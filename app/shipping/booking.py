@@ -18,6 +18,7 @@ from app import clock
 from app.db import unit_of_work
 from app.inventory import returns
 from app.models import Shipment, SwapRequest
+from app.shipping import refunds
 from app.shipping.calendar import add_business_days
 from app.shipping.carrier import (
     Address,
@@ -94,17 +95,36 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int) ->
     with unit_of_work(factory) as session:
         swap = session.get(SwapRequest, swap_id)
         if swap is None or swap.status != SwapStatus.ALLOCATED or swap.unit is None:
-            return  # cancelled, backordered again or already booked: nothing to do
+            _void_if_cancelled(session, swap)
+            return  # cancelled, backordered again or already booked: nothing (more) to do
         plan = _plan(session, swap)
     transit_days = _business_days(plan.ship_date, plan.promised_date, plan.depot_country)
     outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None)
     ret = None
     if plan.return_mode != ReturnMode.NO_RETURN:
+        if not _still_wanted(factory, swap_id):
+            return
         ret = _ensure_label(factory, carrier, plan, RETURN, max_days=None, carrier_token=outbound.carrier)
     return_plan, pickup_note = plan.return_mode.value, None
     if plan.return_mode == ReturnMode.SWAP_AT_DOOR and ret is not None:
         return_plan, pickup_note = _ensure_pickup(factory, carrier, plan, ret)
     _finish(factory, plan, outbound, ret, return_plan, pickup_note)
+
+
+def _void_if_cancelled(session: Session, swap: SwapRequest | None) -> None:
+    """A swap cancelled while its booking ran: the labels bought for it are voided, not kept."""
+    if swap is not None and swap.status == SwapStatus.CANCELLED and refunds.has_labels(session, swap.id):
+        refunds.request_void(session, swap)
+
+
+def _still_wanted(factory, swap_id: int) -> bool:
+    """Checked between purchases, so a cancel stops the spending as soon as it can."""
+    with unit_of_work(factory) as session:
+        swap = session.get(SwapRequest, swap_id)
+        if swap.status == SwapStatus.ALLOCATED:
+            return True
+        _void_if_cancelled(session, swap)
+        return False
 
 
 def _business_days(start: date, end: date, country: str) -> int:
@@ -179,6 +199,7 @@ def _finish(factory, plan: BookingPlan, outbound: Shipment, ret: Shipment | None
     with unit_of_work(factory) as session:
         swap = session.scalars(select(SwapRequest).where(SwapRequest.id == plan.swap_id).with_for_update(of=SwapRequest)).unique().one()
         if swap.status != SwapStatus.ALLOCATED:
+            _void_if_cancelled(session, swap)
             return
         swap.return_plan = return_plan
         if pickup_note:

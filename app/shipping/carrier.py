@@ -16,6 +16,7 @@ from typing import Literal, Protocol, get_args
 
 TrackingStatus = Literal["PRE_TRANSIT", "TRANSIT", "DELIVERED", "RETURNED", "FAILURE", "UNKNOWN"]
 LabelStatus = Literal["SUCCESS", "QUEUED", "ERROR"]
+RefundStatus = Literal["QUEUED", "PENDING", "SUCCESS", "ERROR"]
 
 TRACKING_STATUSES: frozenset[str] = frozenset(get_args(TrackingStatus))
 MAX_REFERENCE_LENGTH = 100  # Shippo's metadata limit
@@ -63,6 +64,12 @@ class Label:
     carrier: str
     rate_id: str
     status: LabelStatus
+
+
+@dataclass(frozen=True)
+class Refund:
+    label_id: str
+    status: RefundStatus  # QUEUED/PENDING: the carrier is processing it; ERROR: refused
 
 
 @dataclass(frozen=True)
@@ -191,5 +198,10 @@ class Carrier(Protocol):
         end: datetime,
         reference: str,
     ) -> Pickup: ...
+
+    def refund_label(self, *, label_id: str) -> Refund:
+        """Void an unused label and get its price back. Safe to repeat: a label already refunded
+        (or being refunded) answers with that refund instead of asking again."""
+        ...
 
     def track(self, *, carrier: str, tracking_number: str) -> Tracking: ...

@@ -27,6 +27,8 @@ from app.shipping.carrier import (
     PermanentCarrierError,
     Pickup,
     Rate,
+    Refund,
+    RefundStatus,
     TemporaryCarrierError,
     Tracking,
     TrackingEvent,
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 API_VERSION = "2018-02-08"  # pinned: the account default may differ and change shapes
 PENDING = {"QUEUED", "WAITING"}
+# A transaction's status once a refund was asked for, as the refund's own status.
+REFUNDED: dict[str, RefundStatus] = {"REFUNDED": "SUCCESS", "REFUNDPENDING": "PENDING", "REFUNDREJECTED": "ERROR"}
 LABEL_STATUS: dict[str, LabelStatus] = {
     "SUCCESS": "SUCCESS",
     "REFUNDREJECTED": "SUCCESS",  # the refund was refused, so the label is still good
@@ -173,6 +177,16 @@ class ShippoCarrier:
 
     def get_label(self, label_id: str) -> Label:
         return self._label(self._call("get label", self._sdk.transactions.get, label_id))
+
+    def refund_label(self, *, label_id: str) -> Refund:
+        tx = self._call("get label", self._sdk.transactions.get, label_id)
+        already = REFUNDED.get(_status(tx))
+        if already is not None:  # asked before (perhaps by a run whose answer was lost)
+            return Refund(label_id=label_id, status=already)
+        refund = self._call("refund label", self._sdk.refunds.create, label_id, False)
+        status = refund.status.value if refund.status else "QUEUED"
+        log.info("shippo refund for label %s: %s", label_id, status)
+        return Refund(label_id=label_id, status=status)
 
     def book_pickup(
         self,

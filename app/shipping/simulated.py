@@ -27,6 +27,7 @@ from app.shipping.carrier import (
     PermanentCarrierError,
     Pickup,
     Rate,
+    Refund,
     Tracking,
     TrackingEvent,
     check_reference,
@@ -152,6 +153,11 @@ class SimulatedCarrier:
         if label_id not in self._labels:
             raise PermanentCarrierError(f"unknown label {label_id}", status_code=404)
         return self._labels[label_id]
+
+    def refund_label(self, *, label_id: str) -> Refund:
+        if not label_id.startswith("sim_tx_"):
+            raise PermanentCarrierError(f"unknown label {label_id}", status_code=404)
+        return Refund(label_id=label_id, status="SUCCESS")  # unused simulated labels cost nothing back
 
     def book_pickup(
         self,

@@ -54,6 +54,10 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
     return swap, token
 
 
+# Called with (session, swap) when a swap is cancelled, e.g. to void labels already bought.
+cancelled_listeners: list = []
+
+
 def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: str) -> SwapRequest:
     swap = repository.get_swap_for_update(session, swap_id)
     if SwapStatus(swap.status) not in CANCELLABLE:
@@ -64,6 +68,8 @@ def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: s
     # Cancel first, so the released unit cannot be offered back to this swap.
     move(session, swap, SwapStatus.CANCELLED, f"Cancelled by {actor}: {data.reason}")
     release(session, swap, actor=actor, reason=f"swap {swap.id} cancelled: {data.reason}")
+    for listener in cancelled_listeners:
+        listener(session, swap)
     return swap
 
 

@@ -90,6 +90,8 @@ class ShipmentRead(Output):
     tracking_number: str | None
     tracking_url: str | None
     tracking_status: str | None
+    refund_status: str | None = Field(description="Set when the label of a cancelled swap was sent for a "
+                                      "refund: QUEUED, PENDING, SUCCESS, ERROR (refused) or in_use")
     pickup_confirmation: str | None
     pickup_date: date | None
 

@@ -156,3 +156,50 @@ def test_cancelled_before_booking_buys_nothing(client, keys, app, frozen_clock, 
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Shipment)) == 0
         assert s.scalars(select(OutboxJob.status)).all() == ["done"]
+
+
+def test_cancelling_a_booked_swap_voids_its_unused_labels(booked, client, keys, app):
+    swap, unit = booked["swap"], booked["unit"]
+    r = client.post(f"/api/v1/swap-requests/{swap['id']}/cancel", json={"reason": "fixed remotely"},
+                    headers=keys["support"])
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert client.get(f"/api/v1/units/{unit['id']}", headers=keys["support"]).json()["state"] == "ready"
+
+    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1  # the void_labels job
+    swap = get_swap(client, keys, swap["id"])
+    assert {s["direction"]: s["refund_status"] for s in swap["shipments"]} == {"outbound": "SUCCESS",
+                                                                                "return": "SUCCESS"}
+    voided = [e for e in swap["timeline"] if e["kind"] == "label_voided"]
+    assert len(voided) == 2 and swap["status"] == "cancelled"
+    # Done once: running the worker again asks for nothing more.
+    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 0
+    assert client.get("/api/v1/reconciliation/invariants", headers=keys["admin"]).json()["breaches"] == []
+
+
+def test_a_label_already_with_the_courier_is_not_voided(booked, client, keys, app, frozen_clock):
+    swap = booked["swap"]
+    out = next(s for s in swap["shipments"] if s["direction"] == "outbound")["tracking_number"]
+    with app.state.session_factory() as session:  # the courier scanned it, but the swap is still cancellable
+        session.query(Shipment).filter_by(tracking_number=out).update({"tracking_status": "TRANSIT"})
+        session.commit()
+    client.post(f"/api/v1/swap-requests/{swap['id']}/cancel", json={"reason": "dup"}, headers=keys["support"])
+    work.run_outbox(app.state.session_factory, app.state.carrier)
+    swap = get_swap(client, keys, swap["id"])
+    assert {s["direction"]: s["refund_status"] for s in swap["shipments"]} == {"outbound": "in_use",
+                                                                                "return": "SUCCESS"}
+    in_use = [e for e in swap["timeline"] if e["kind"] == "label_in_use"]
+    assert len(in_use) == 1 and in_use[0]["data"]["escalated"] is True
+
+
+def test_cancelling_before_booking_buys_nothing(client, keys, app):
+    admin = keys["admin"]
+    depot = f.depot(client, admin, "LON")
+    model = f.model(client, admin)
+    f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    created = post_swap(client, keys, swap_body(model["id"], return_mode="swap_at_door")).json()
+    client.post(f"/api/v1/swap-requests/{created['id']}/cancel", json={"reason": "dup"}, headers=keys["support"])
+    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1  # the booking job, a no-op
+    swap = get_swap(client, keys, created["id"])
+    assert swap["shipments"] == [] and swap["status"] == "cancelled"
+    with app.state.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.kind == "void_labels")) == 0

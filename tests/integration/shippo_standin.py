@@ -110,6 +110,8 @@ class ShippoStandin:
         self.rates: dict[str, dict] = {}
         self.transactions: dict[str, dict] = {}
         self.pickups: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
+        self.refund_outcome = "SUCCESS"  # what the carrier makes of a refund request
         self.invalid_zips = {"00000"}  # addresses with these postcodes fail validation
         self._polls_left: dict[str, int] = {}
         self._queue_polls = 0
@@ -226,6 +228,7 @@ class ShippoStandin:
             ("POST", r"/transactions", self._create_transaction),
             ("GET", r"/transactions", self._list_transactions),
             ("GET", r"/transactions/(\w+)", self._get_transaction),
+            ("POST", r"/refunds", self._create_refund),
             ("POST", r"/pickups", self._create_pickup),
             ("POST", r"/tracks", self._post_track),
             ("GET", r"/tracks/([\w-]+)/([\w-]+)", lambda r, c, n: _Reply(200, self._track(c, n))),
@@ -401,6 +404,20 @@ class ShippoStandin:
         if "object_status" in req.query:
             found = [t for t in found if t["status"] == req.query["object_status"][0]]
         return _Reply(200, {"next": None, "previous": None, "results": found})
+
+    def _create_refund(self, req: Recorded) -> _Reply:
+        tx_id = (req.json or {}).get("transaction")
+        tx = self.transactions.get(tx_id)
+        if tx is None:
+            return _Reply(400, {"transaction": [f"Transaction with object_id {tx_id} does not exist."]})
+        if tx["status"] != "SUCCESS":
+            return _Reply(400, {"transaction": [f"Transaction is {tx['status']} and cannot be refunded."]})
+        now = _iso(datetime.now(UTC))
+        refund = {"object_id": _id(), "object_owner": OWNER, "object_created": now, "object_updated": now,
+                  "status": self.refund_outcome, "transaction": tx_id, "test": True}
+        self.refunds[refund["object_id"]] = refund
+        tx["status"] = {"SUCCESS": "REFUNDED", "ERROR": "REFUNDREJECTED"}.get(self.refund_outcome, "REFUNDPENDING")
+        return _Reply(201, refund)
 
     # -- pickups and tracking -----------------------------------------------------------------
 

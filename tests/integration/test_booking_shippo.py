@@ -89,3 +89,50 @@ def test_lost_answer_to_a_label_purchase_is_adopted_not_bought_again(shippo_clie
     assert len(standin.calls("POST", "/transactions")) == 1  # adopted via GET /transactions?rate=…
     tx = next(iter(standin.transactions.values()))
     assert swap["shipments"][0]["tracking_number"] == tx["tracking_number"]
+
+
+def _cancel(client, keys, swap_id):
+    r = client.post(f"/api/v1/swap-requests/{swap_id}/cancel", json={"reason": "fixed remotely"},
+                    headers=keys["support"])
+    assert r.status_code == 200, r.text
+
+
+def test_cancel_after_booking_refunds_each_label_once(shippo_client, keys, shippo_app, standin):
+    swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="return_box"))
+    _cancel(shippo_client, keys, swap["id"])
+    assert work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier) == 1
+    refunded = sorted(r.json["transaction"] for r in standin.calls("POST", "/refunds"))
+    assert refunded == sorted(standin.transactions)  # both labels, once each
+    assert {t["status"] for t in standin.transactions.values()} == {"REFUNDED"}
+    swap = shippo_client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()
+    assert {s["refund_status"] for s in swap["shipments"]} == {"SUCCESS"}
+
+
+def test_cancel_while_a_purchase_answer_was_lost_still_refunds_that_label(shippo_client, keys, shippo_app,
+                                                                         standin, frozen_clock):
+    impatient = ShippoCarrier("shippo_test_abc", server_url=standin.url, timeout=(1, 0.5), poll_interval=0.01)
+    standin.delay_next("/transactions", 1.5, method="POST")
+    swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="swap_at_door"),
+                 carrier=impatient)
+    assert swap["status"] == "allocated" and swap["shipments"][0]["label_status"] == "pending"
+    _cancel(shippo_client, keys, swap["id"])
+    frozen_clock.advance(minutes=5)
+    # The booking retry stops (the swap is cancelled); the void job finds the bought label by its rate.
+    while work.run_outbox(shippo_app.state.session_factory, impatient):
+        pass
+    (tx_id,) = standin.transactions  # no return label was bought after the cancel
+    assert [r.json["transaction"] for r in standin.calls("POST", "/refunds")] == [tx_id]
+    swap = shippo_client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()
+    (outbound,) = swap["shipments"]
+    assert outbound["refund_status"] == "SUCCESS" and outbound["tracking_number"]
+
+
+def test_a_refused_refund_is_escalated_and_the_swap_stays_cancelled(shippo_client, keys, shippo_app, standin):
+    swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="no_return"))
+    standin.fail_next("/refunds", 400, body={"transaction": ["Refund window has passed."]})
+    _cancel(shippo_client, keys, swap["id"])
+    work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier)
+    swap = shippo_client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()
+    assert swap["status"] == "cancelled" and swap["shipments"][0]["refund_status"] is None
+    (escalated,) = [e for e in swap["timeline"] if e["kind"] == "escalated"]
+    assert "Voiding the unused labels failed" in escalated["message"] and "Refund window" in escalated["message"]

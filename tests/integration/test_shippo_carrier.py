@@ -163,6 +163,39 @@ def test_label_error_is_permanent_and_carries_the_carrier_message(carrier, stand
     assert carrier.find_label(rate_id=tx["rate"], reference="swap-7:out") is None
 
 
+def test_refund_label(carrier, standin):
+    _, label = buy(carrier)
+
+    refund = carrier.refund_label(label_id=label.label_id)
+
+    (post,) = standin.calls("POST", "/refunds")
+    assert post.json == {"transaction": label.label_id, "async": False}
+    assert (refund.label_id, refund.status) == (label.label_id, "SUCCESS")
+    assert standin.transactions[label.label_id]["status"] == "REFUNDED"
+    # Asked again (say the first answer was lost): the carrier's record answers, no second request.
+    assert carrier.refund_label(label_id=label.label_id).status == "SUCCESS"
+    assert len(standin.calls("POST", "/refunds")) == 1
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("QUEUED", "PENDING"), ("ERROR", "ERROR")])
+def test_refund_pending_or_refused(carrier, standin, outcome, status):
+    _, label = buy(carrier)
+    standin.refund_outcome = outcome
+    assert carrier.refund_label(label_id=label.label_id).status == outcome
+    assert carrier.refund_label(label_id=label.label_id).status == status  # read back from the label
+    assert len(standin.calls("POST", "/refunds")) == 1
+
+
+def test_refund_failures_are_mapped(carrier, standin):
+    _, label = buy(carrier)
+    standin.fail_next("/refunds", 503, retry_after=5)
+    with pytest.raises(TemporaryCarrierError) as e:
+        carrier.refund_label(label_id=label.label_id)
+    assert e.value.retry_after == 5 and standin.transactions[label.label_id]["status"] == "SUCCESS"
+    with pytest.raises(PermanentCarrierError):
+        carrier.refund_label(label_id="0" * 32)  # no such label
+
+
 def test_server_error_is_retryable(carrier, standin):
     rate = get_rates(carrier)[0]
     standin.fail_next("/transactions", 500, method="POST")

@@ -1,0 +1,101 @@
+"""Money back for labels a cancelled swap will never use.
+
+Cancelling a swap that had its unit writes a `void_labels` job in the same transaction; so does a
+booking that finishes (or retries) after the cancel. The worker asks the carrier to refund each of
+the swap's labels that has not started moving, including one whose purchase answer was lost. A
+label is asked about once: its refund status is recorded, and the carrier's own answer for a label
+already refunded is taken as it is."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock
+from app.db import unit_of_work
+from app.models import Shipment, SwapRequest
+from app.shipping import outbox
+from app.shipping.carrier import Carrier, Label, PermanentCarrierError, TemporaryCarrierError
+from app.swaps.timeline import add_event
+
+KIND = "void_labels"
+UNUSED = frozenset({None, "UNKNOWN", "PRE_TRANSIT"})  # tracking statuses of a label not yet moving
+IN_USE = "in_use"  # our refund status for a label the courier already has
+
+
+def request_void(session: Session, swap: SwapRequest) -> None:
+    outbox.enqueue(session, KIND, swap_id=swap.id)
+
+
+def has_labels(session: Session, swap_id: int) -> bool:
+    """Whether any courier work was started for the swap (a label bought, or a rate chosen)."""
+    return session.scalar(select(Shipment.id).where(Shipment.swap_id == swap_id).limit(1)) is not None
+
+
+def void_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int) -> None:
+    with unit_of_work(factory) as session:
+        todo = [r.id for r in session.scalars(select(Shipment).where(Shipment.swap_id == swap_id)
+                                              .order_by(Shipment.id)) if r.refund_status is None]
+    for shipment_id in todo:
+        _void(factory, carrier, shipment_id)
+
+
+def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) -> None:
+    with unit_of_work(factory) as session:
+        row = session.get(Shipment, shipment_id)
+        label_id, label_status, rate_id, reference = row.label_id, row.label_status, row.rate_id, row.reference
+    label = _current_label(carrier, label_id, label_status, rate_id, reference)
+    if label is None:
+        return  # nothing was bought: nothing to give back
+    with unit_of_work(factory) as session:
+        row = session.get(Shipment, shipment_id, with_for_update=True)
+        _record(row, label)
+        if row.tracking_status not in UNUSED:
+            row.refund_status = IN_USE
+            add_event(session, _swap(session, row), "label_in_use",
+                      f"The {row.direction} label ({row.tracking_number}) is already with the courier "
+                      f"({row.tracking_status}); it cannot be voided.", escalated=True)
+            return
+    refund = carrier.refund_label(label_id=label.label_id)
+    with unit_of_work(factory) as session:
+        row = session.get(Shipment, shipment_id, with_for_update=True)
+        row.refund_status, row.updated_at = refund.status, clock.now()
+        swap = _swap(session, row)
+        if refund.status == "ERROR":
+            add_event(session, swap, "refund_refused",
+                      f"The carrier refused to refund the {row.direction} label ({row.tracking_number}). "
+                      "Escalated to support to claim it by hand.", escalated=True)
+        else:
+            add_event(session, swap, "label_voided",
+                      f"The unused {row.direction} label ({row.tracking_number}) was voided; "
+                      f"refund {refund.status.lower()}.", label_id=label.label_id)
+
+
+def _current_label(carrier: Carrier, label_id: str | None, label_status: str, rate_id: str | None,
+                   reference: str) -> Label | None:
+    """The label as the carrier has it now: a purchase whose answer was lost is found by its rate
+    and reference; one still queued is asked about again (and retried later if still queued)."""
+    if label_id is None:
+        label = carrier.find_label(rate_id=rate_id, reference=reference) if rate_id else None
+    elif label_status == "SUCCESS":
+        return Label(label_id=label_id, tracking_number=None, tracking_url=None, label_url=None, carrier="",
+                     rate_id=rate_id or "", status="SUCCESS")
+    else:
+        try:
+            label = carrier.get_label(label_id)
+        except PermanentCarrierError:
+            return None  # the purchase failed at the carrier: nothing was charged
+    if label is not None and label.status != "SUCCESS":
+        raise TemporaryCarrierError(f"label {label.label_id} is still {label.status}; voiding it later")
+    return label
+
+
+def _record(row: Shipment, label: Label) -> None:
+    """Keep what the carrier told us about a label we did not know was bought."""
+    if row.label_id is None or row.label_status != "SUCCESS":
+        row.label_id, row.label_status = label.label_id, label.status
+        row.tracking_number = label.tracking_number or row.tracking_number
+        row.tracking_url, row.label_url = label.tracking_url or row.tracking_url, label.label_url or row.label_url
+        row.updated_at = clock.now()
+
+
+def _swap(session: Session, row: Shipment) -> SwapRequest:
+    return session.get(SwapRequest, row.swap_id)
