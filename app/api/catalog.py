@@ -15,6 +15,7 @@ from app.inventory.schemas import (
     DeviceModelCreate,
     DeviceModelRead,
     DeviceModelUpdate,
+    Id,
     ParLevelSet,
     ProfileCreate,
     ProfileRead,
@@ -38,17 +39,17 @@ def create_depot(body: DepotCreate, session: SessionDep, _: Admin):
 
 
 @router.get("/depots/{depot_id}", response_model=DepotRead, tags=["depots"], responses=problem_responses(404))
-def get_depot(depot_id: int, session: SessionDep, _: Reader):
+def get_depot(depot_id: Id, session: SessionDep, _: Reader):
     return repository.get_depot(session, depot_id)
 
 
 @router.patch("/depots/{depot_id}", response_model=DepotRead, tags=["depots"], responses=problem_responses(404))
-def update_depot(depot_id: int, body: DepotUpdate, session: SessionDep, _: Admin):
+def update_depot(depot_id: Id, body: DepotUpdate, session: SessionDep, _: Admin):
     return catalog.update_depot(session, depot_id, body)
 
 
 @router.put("/depots/{depot_id}/par-levels/{model_id}", tags=["stock"], responses=problem_responses(404))
-def set_par_level(depot_id: int, model_id: int, body: ParLevelSet, session: SessionDep, _: Admin) -> dict:
+def set_par_level(depot_id: Id, model_id: Id, body: ParLevelSet, session: SessionDep, _: Admin) -> dict:
     par = catalog.set_par_level(session, depot_id, model_id, body)
     return {"depot_id": par.depot_id, "model_id": par.model_id, "min_ready": par.min_ready}
 
@@ -65,13 +66,13 @@ def create_model(body: DeviceModelCreate, session: SessionDep, _: Admin):
 
 
 @router.get("/models/{model_id}", response_model=DeviceModelRead, tags=["models"], responses=problem_responses(404))
-def get_model(model_id: int, session: SessionDep, _: Reader):
+def get_model(model_id: Id, session: SessionDep, _: Reader):
     return catalog.model_read(repository.get_model(session, model_id))
 
 
 @router.patch("/models/{model_id}", response_model=DeviceModelRead, tags=["models"],
               responses=problem_responses(404))
-def update_model(model_id: int, body: DeviceModelUpdate, session: SessionDep, _: Admin):
+def update_model(model_id: Id, body: DeviceModelUpdate, session: SessionDep, _: Admin):
     return catalog.model_read(catalog.update_model(session, model_id, body))
 
 
@@ -88,11 +89,11 @@ def create_profile(body: ProfileCreate, session: SessionDep, _: Admin):
 
 @router.get("/profiles/{profile_id}", response_model=ProfileRead, tags=["profiles"],
             responses=problem_responses(404))
-def get_profile(profile_id: int, session: SessionDep, _: Reader):
+def get_profile(profile_id: Id, session: SessionDep, _: Reader):
     return repository.get_profile(session, profile_id)
 
 
 @router.patch("/profiles/{profile_id}", response_model=ProfileRead, tags=["profiles"],
               responses=problem_responses(404))
-def update_profile(profile_id: int, body: ProfileUpdate, session: SessionDep, _: Admin):
+def update_profile(profile_id: Id, body: ProfileUpdate, session: SessionDep, _: Admin):
     return catalog.update_profile(session, profile_id, body)

@@ -85,7 +85,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
                             "internal")
 
 
+async def _reject_nul(request: Request, call_next):
+    """No text field takes a NUL character (PostgreSQL cannot even store one): a path or query string
+    carrying one is refused here, before any route sees it. JSON bodies are checked by `Input`."""
+    raw_query = request.scope.get("query_string", b"")
+    where = "path" if "\x00" in request.scope.get("path", "") else "query" if (
+        b"%00" in raw_query or b"\x00" in raw_query) else None
+    if where is None:
+        return await call_next(request)
+    return problem_response(request, 400, "Bad request", f"The {where} contains a NUL character (%00), "
+                            "which no parameter accepts.", "bad-request", field=where)
+
+
 def install(app: FastAPI) -> None:
+    app.middleware("http")(_reject_nul)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

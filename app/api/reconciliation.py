@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.api.deps import Reader, SessionDep, Warehouse
 from app.api.problems import problem_responses
 from app.inventory import cycle_count, reconciliation
-from app.inventory.schemas import Input, Output
+from app.inventory.schemas import Id, Input, Output
 from app.models import CycleCount
 
 router = APIRouter(prefix="/api/v1", tags=["reconciliation"], responses=problem_responses(401, 403, 422))
@@ -69,7 +69,7 @@ class InvariantReport(BaseModel):
 
 
 class CountStart(Input):
-    depot_id: int
+    depot_id: Id
 
 
 class CountScanRequest(Input):
@@ -124,7 +124,7 @@ class CycleCountRead(BaseModel):
 
 
 @router.get("/reconciliation", response_model=ReconciliationRead, responses=problem_responses(404))
-def get_reconciliation(session: SessionDep, _: Reader, depot_id: int | None = None, since: date | None = None,
+def get_reconciliation(session: SessionDep, _: Reader, depot_id: Id | None = None, since: date | None = None,
                        until: date | None = None):
     """What went out and came back over a period (both ends inclusive; default the last 30 days)."""
     return reconciliation.period_report(session, depot_id=depot_id, since=since, until=until)
@@ -133,7 +133,7 @@ def get_reconciliation(session: SessionDep, _: Reader, depot_id: int | None = No
 @router.get("/reconciliation.csv", response_class=Response, responses={
     **problem_responses(404),
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "One row per expected return"}})
-def export_reconciliation(session: SessionDep, _: Reader, depot_id: int | None = None, since: date | None = None,
+def export_reconciliation(session: SessionDep, _: Reader, depot_id: Id | None = None, since: date | None = None,
                           until: date | None = None):
     report = reconciliation.period_report(session, depot_id=depot_id, since=since, until=until)
     return Response(reconciliation.report_csv(report), media_type="text/csv", headers={
@@ -160,12 +160,12 @@ def start_cycle_count(body: CountStart, session: SessionDep, key: Warehouse):
 
 
 @router.get("/cycle-counts/{count_id}", response_model=CycleCountRead, responses=problem_responses(404))
-def get_cycle_count(count_id: int, session: SessionDep, _: Reader):
+def get_cycle_count(count_id: Id, session: SessionDep, _: Reader):
     return _count_read(session, cycle_count.get(session, count_id))
 
 
 @router.post("/cycle-counts/{count_id}/scans", response_model=CountScanRead, responses=problem_responses(404, 409))
-def scan_for_count(count_id: int, body: CountScanRequest, session: SessionDep, key: Warehouse):
+def scan_for_count(count_id: Id, body: CountScanRequest, session: SessionDep, key: Warehouse):
     """A code seen on the shelf (counted once however often it is scanned; unknown codes too)."""
     result = cycle_count.record_scan(session, count_id, code=body.code, actor=key.name)
     return CountScanRead(scan_id=result.scan.id, code=result.scan.code, unit_id=result.scan.unit_id,
@@ -174,7 +174,7 @@ def scan_for_count(count_id: int, body: CountScanRequest, session: SessionDep, k
 
 
 @router.post("/cycle-counts/{count_id}/close", response_model=CycleCountRead, responses=problem_responses(404, 409))
-def close_cycle_count(count_id: int, session: SessionDep, key: Warehouse):
+def close_cycle_count(count_id: Id, session: SessionDep, key: Warehouse):
     """Compare the scans with the records: units expected but not scanned, codes scanned but not expected.
     No unit changes; resolving what the report lists is a human decision."""
     return _count_read(session, cycle_count.close(session, count_id, actor=key.name))

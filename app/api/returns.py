@@ -11,7 +11,7 @@ from app.api.deps import Reader, SessionDep, Warehouse
 from app.api.problems import problem_responses
 from app.errors import NotFound
 from app.inventory import refurbish, returns, scanning, units
-from app.inventory.schemas import Input, Output, UnitRead
+from app.inventory.schemas import Id, Input, Output, UnitRead
 from app.models import Discrepancy, ExpectedReturn
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=problem_responses(401, 403, 422))
@@ -20,8 +20,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 class ScanRequest(Input):
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    depot_id: int
-    return_id: int | None = Field(default=None, description="The return box just opened (from a box-label scan): "
+    depot_id: Id
+    return_id: Id | None = Field(default=None, description="The return box just opened (from a box-label scan): "
                                   "the device scanned next is received against it")
 
 
@@ -96,7 +96,7 @@ def post_scan(body: ScanRequest, session: SessionDep, key: Warehouse):
 
 @router.get("/returns", response_model=list[ExpectedReturnRead])
 def list_returns(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=20)] = None,
-                 depot_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 200):
+                 depot_id: Id | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 200):
     stmt = select(ExpectedReturn).order_by(ExpectedReturn.due_date, ExpectedReturn.id).limit(limit)
     if status:
         stmt = stmt.where(ExpectedReturn.status == status)
@@ -107,7 +107,7 @@ def list_returns(session: SessionDep, _: Reader, status: Annotated[str | None, Q
 
 @router.post("/returns/{return_id}/inspection", response_model=ExpectedReturnRead,
              responses=problem_responses(404, 409))
-def inspect_return(return_id: int, body: Inspection, session: SessionDep, key: Warehouse):
+def inspect_return(return_id: Id, body: Inspection, session: SessionDep, key: Warehouse):
     """The contents checklist and condition of a received return; the unit moves on to triage."""
     return returns.inspect(session, return_id, items_present=body.items_present, damaged=body.damaged,
                            notes=body.notes, actor=key.name)
@@ -115,7 +115,7 @@ def inspect_return(return_id: int, body: Inspection, session: SessionDep, key: W
 
 @router.get("/discrepancies", response_model=list[DiscrepancyRead])
 def list_discrepancies(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=10)] = "open",
-                       kind: Annotated[str | None, Query(max_length=20)] = None, depot_id: int | None = None):
+                       kind: Annotated[str | None, Query(max_length=20)] = None, depot_id: Id | None = None):
     stmt = select(Discrepancy).order_by(Discrepancy.id)
     if status:
         stmt = stmt.where(Discrepancy.status == status)
@@ -128,7 +128,7 @@ def list_discrepancies(session: SessionDep, _: Reader, status: Annotated[str | N
 
 @router.post("/discrepancies/{discrepancy_id}/resolve", response_model=DiscrepancyRead,
              responses=problem_responses(404))
-def resolve_discrepancy(discrepancy_id: int, body: Resolve, session: SessionDep, key: Warehouse):
+def resolve_discrepancy(discrepancy_id: Id, body: Resolve, session: SessionDep, key: Warehouse):
     row = session.get(Discrepancy, discrepancy_id)
     if row is None:
         raise NotFound(f"No discrepancy with id {discrepancy_id}.")
@@ -137,13 +137,13 @@ def resolve_discrepancy(discrepancy_id: int, body: Resolve, session: SessionDep,
 
 
 @router.post("/units/{unit_id}/triage", response_model=UnitRead, tags=["units"], responses=problem_responses(404, 409))
-def triage_unit(unit_id: int, body: TriageRequest, session: SessionDep, key: Warehouse):
+def triage_unit(unit_id: Id, body: TriageRequest, session: SessionDep, key: Warehouse):
     """Decide a unit in triage: refurbish it, or retire it (with the reason)."""
     return units.unit_read(refurbish.triage(session, unit_id, body.decision, reason=body.reason, actor=key.name))
 
 
 @router.post("/units/{unit_id}/refurbished", response_model=UnitRead, tags=["units"],
              responses=problem_responses(404, 409))
-def unit_refurbished(unit_id: int, body: RefurbishedRequest, session: SessionDep, key: Warehouse):
+def unit_refurbished(unit_id: Id, body: RefurbishedRequest, session: SessionDep, key: Warehouse):
     """Wiped, re-imaged to the profile's current version, tested, charged: back to ready (and to the waitlist)."""
     return units.unit_read(refurbish.refurbished(session, unit_id, notes=body.notes, actor=key.name))

@@ -9,6 +9,7 @@ from app.api import idempotent
 from app.api.deps import Reader, SessionDep, Support
 from app.api.problems import problem_responses
 from app.api.schemas import Page
+from app.inventory.schemas import Id
 from app.models import SwapRequest
 from app.pagination import page
 from app.swaps import intake, repository, tracking_link
@@ -62,13 +63,13 @@ def list_swap_requests(
 
 
 @router.get("/{swap_id}", response_model=SwapRead, responses=problem_responses(404))
-def get_swap_request(swap_id: int, session: SessionDep, _: Reader):
+def get_swap_request(swap_id: Id, session: SessionDep, _: Reader):
     """Status, unit, depot, promised delivery date and the timeline of every touchpoint."""
     return intake.swap_read(session, repository.get_swap(session, swap_id))
 
 
 @router.post("/{swap_id}/cancel", response_model=SwapRead, responses=problem_responses(404, 409))
-def cancel_swap_request(swap_id: int, body: CancelRequest, request: Request, key: Support,
+def cancel_swap_request(swap_id: Id, body: CancelRequest, request: Request, key: Support,
                         idempotency_key: IdempotencyKey = None):
     """Cancel; a reserved unit goes back to ready stock (and to the head of the waitlist)."""
 
@@ -81,7 +82,7 @@ def cancel_swap_request(swap_id: int, body: CancelRequest, request: Request, key
 
 
 @router.post("/{swap_id}/tracking-link", response_model=SwapRead, responses=problem_responses(404))
-def reissue_tracking_link(swap_id: int, request: Request, session: SessionDep, _: Support):
+def reissue_tracking_link(swap_id: Id, request: Request, session: SessionDep, _: Support):
     """Issue a new tracking link for the worker (the old one stops working). Links are stored hashed,
     so this is the way to get one again."""
     swap = repository.get_swap_for_update(session, swap_id)

@@ -13,6 +13,7 @@ from app.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaTy
 from app.inventory import csv_io, repository, units
 from app.inventory.labels import MEDIA_TYPES, LabelFormat, render_label
 from app.inventory.schemas import (
+    Id,
     LedgerEntryRead,
     TransitionRequest,
     UnitCreate,
@@ -32,8 +33,8 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 def list_units(
     session: SessionDep,
     _: Reader,
-    depot_id: int | None = None,
-    model_id: int | None = None,
+    depot_id: Id | None = None,
+    model_id: Id | None = None,
     state: UnitState | None = None,
     stale: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -66,8 +67,8 @@ def lookup_unit(session: SessionDep, _: Reader, code: Annotated[str, Query(min_l
 def export_units(
     session: SessionDep,
     _: Reader,
-    depot_id: int | None = None,
-    model_id: int | None = None,
+    depot_id: Id | None = None,
+    model_id: Id | None = None,
     state: UnitState | None = None,
     stale: bool | None = None,
 ):
@@ -103,17 +104,17 @@ async def import_units(request: Request, session: SessionDep, key: Warehouse):
 
 
 @router.get("/{unit_id}", response_model=UnitRead, responses=problem_responses(404))
-def get_unit(unit_id: int, session: SessionDep, _: Reader):
+def get_unit(unit_id: Id, session: SessionDep, _: Reader):
     return units.unit_read(repository.get_unit(session, unit_id))
 
 
 @router.patch("/{unit_id}", response_model=UnitRead, responses=problem_responses(404))
-def update_unit(unit_id: int, body: UnitUpdate, session: SessionDep, _: Warehouse):
+def update_unit(unit_id: Id, body: UnitUpdate, session: SessionDep, _: Warehouse):
     return units.unit_read(units.update_unit(session, unit_id, body))
 
 
 @router.post("/{unit_id}/transitions", response_model=UnitRead, responses=problem_responses(404, 409))
-def transition_unit(unit_id: int, body: TransitionRequest, session: SessionDep, key: Warehouse):
+def transition_unit(unit_id: Id, body: TransitionRequest, session: SessionDep, key: Warehouse):
     """Move the unit to `target_state`; a move the state machine forbids is a 409 naming the allowed ones."""
     unit = units.transition_unit(
         session, unit_id, body.target_state, actor=key.name, reason=body.reason, reference=body.reference
@@ -122,12 +123,12 @@ def transition_unit(unit_id: int, body: TransitionRequest, session: SessionDep, 
 
 
 @router.post("/{unit_id}/move", response_model=UnitRead, responses=problem_responses(404, 409))
-def move_unit(unit_id: int, body: UnitMove, session: SessionDep, key: Warehouse):
+def move_unit(unit_id: Id, body: UnitMove, session: SessionDep, key: Warehouse):
     return units.unit_read(units.move_unit(session, unit_id, body, actor=key.name))
 
 
 @router.get("/{unit_id}/history", response_model=list[LedgerEntryRead], responses=problem_responses(404))
-def unit_history(unit_id: int, session: SessionDep, _: Reader):
+def unit_history(unit_id: Id, session: SessionDep, _: Reader):
     repository.get_unit(session, unit_id)
     return repository.unit_history(session, unit_id)
 
@@ -151,7 +152,7 @@ def unit_history(unit_id: int, session: SessionDep, _: Reader):
     },
 )
 def unit_label(
-    unit_id: int,
+    unit_id: Id,
     session: SessionDep,
     _: Reader,
     fmt: Annotated[

@@ -7,6 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -50,10 +51,32 @@ Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterVal
 PositiveDecimal = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=3)]
 # The columns keep 2 decimals for dimensions (cm) and 3 for weight (kg); more would be rounded away.
 Dimension = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=2)]
+# A row id as input (path, query or body): the database's integer columns are 32-bit, so a larger
+# number is a 422 that names the field rather than an overflow in the driver.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: object) -> object:
+        # No text field takes a NUL character (PostgreSQL cannot store one).
+        if _has_nul(value):
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class Output(BaseModel):
@@ -139,7 +162,7 @@ class DeviceModelCreate(Input):
     width_cm: Dimension
     height_cm: Dimension
     weight_kg: PositiveDecimal
-    substitute_ids: list[int] = Field(default_factory=list, max_length=50)
+    substitute_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class DeviceModelUpdate(Input):
@@ -150,7 +173,7 @@ class DeviceModelUpdate(Input):
     width_cm: Dimension | None = None
     height_cm: Dimension | None = None
     weight_kg: PositiveDecimal | None = None
-    substitute_ids: list[int] | None = Field(default=None, max_length=50)
+    substitute_ids: list[Id] | None = Field(default=None, max_length=50)
 
 
 class DeviceModelRead(Output):
@@ -199,11 +222,11 @@ BoxItem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 class UnitCreate(Input):
     serial: Code
     asset_tag: Code
-    model_id: int
-    depot_id: int
+    model_id: Id
+    depot_id: Id
     state: UnitState = UnitState.RECEIVING
     condition_notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    profile_id: int | None = None
+    profile_id: Id | None = None
     profile_version: Version | None = None
     configured_at: AwareDatetime | None = None
     last_tested_at: AwareDatetime | None = None
@@ -218,7 +241,7 @@ class UnitCreate(Input):
 
 class UnitUpdate(Input):
     condition_notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    profile_id: int | None = None
+    profile_id: Id | None = None
     profile_version: Version | None = None
     configured_at: AwareDatetime | None = None
     last_tested_at: AwareDatetime | None = None
@@ -232,7 +255,7 @@ class UnitUpdate(Input):
 
 
 class UnitMove(Input):
-    depot_id: int
+    depot_id: Id
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 

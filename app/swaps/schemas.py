@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field, StringConstraints, model_validator
 
-from app.inventory.schemas import Category, Code, Input, Output, Timezone
+from app.inventory.schemas import Category, Code, Id, Input, Output, Timezone
 from app.swaps.states import SwapStatus
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -49,9 +49,9 @@ class Worker(Input):
 class Needed(Input):
     """A device model (substitutes allowed), or a category with a config profile."""
 
-    model_id: int | None = None
+    model_id: Id | None = None
     category: Category | None = None
-    profile_id: int | None = None
+    profile_id: Id | None = None
 
     @model_validator(mode="after")
     def _model_or_category(self):

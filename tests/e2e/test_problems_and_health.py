@@ -59,6 +59,43 @@ def test_wrong_types_name_the_field(client, keys):
         assert field in p["detail"]
 
 
+def test_ids_beyond_the_integer_columns_are_422_naming_the_field(client, keys):
+    admin = keys["admin"]
+    depot = f.depot(client, admin)
+    too_big = 2**31  # the columns are 32-bit on PostgreSQL; SQLite overflows at 2**63
+    cases = [
+        ("GET", f"/api/v1/units/{too_big}", None, "unit_id", "path"),
+        ("GET", f"/api/v1/units?depot_id={2**63}", None, "depot_id", "query"),
+        ("GET", "/api/v1/swap-requests/0", None, "swap_id", "path"),
+        ("POST", "/api/v1/scans", {"code": "AT-1", "depot_id": too_big}, "depot_id", "body"),
+        ("PATCH", f"/api/v1/depots/{depot['id']}", {"name": "x"}, None, None),  # a valid id still works
+    ]
+    for method, url, body, field, where in cases:
+        r = client.request(method, url, json=body, headers=admin)
+        if field is None:
+            assert r.status_code == 200, r.text
+            continue
+        errors = {e["field"]: e for e in problem(r, 422)["errors"]}
+        assert errors[field]["in"] == where, (url, errors)
+
+
+def test_nul_characters_are_refused_before_reaching_the_database(client, keys):
+    admin = keys["admin"]
+    depot = f.depot(client, admin)
+    body = problem(client.get("/api/v1/units/lookup", params={"code": "AT\x001"}, headers=admin), 400)
+    assert body["field"] == "query" and "NUL" in body["detail"]
+    problem(client.get("/api/v1/units/AT%00", headers=admin), 400)
+    body = problem(client.post("/api/v1/scans", json={"code": "AT\u00001", "depot_id": depot["id"]},
+                               headers=admin), 422)
+    assert body["errors"] == [{"field": "code", "in": "body", "message": "Value error, must not contain a NUL character"}]
+    # Nested and list fields too, and nothing was written.
+    r = client.post("/api/v1/units", headers=keys["warehouse"], json={
+        "serial": "S-NUL", "asset_tag": "AT-NUL", "model_id": f.model(client, admin)["id"], "depot_id": depot["id"],
+        "box_contents": ["charger", "cable\u0000"]})
+    assert problem(r, 422)["errors"][0]["field"].startswith("box_contents")
+    assert client.get("/api/v1/units/lookup?code=AT-NUL", headers=admin).status_code == 404
+
+
 def test_unknown_route_is_a_404_problem(client, keys):
     for path in ("/nope", "/api/v1/nothing-here", "/api/v2/units"):
         body = problem(client.get(path, headers=keys["admin"]), 404)
