@@ -34,6 +34,16 @@ HEADLINES = {
     SwapStatus.EXCEPTION: "Something needs our attention; support is on it",
 }
 WORKER_EVENTS = {s.value for s in SwapStatus} | {"return_fallback"}
+# Events whose timeline message is written for support (it names API keys, reasons or carrier errors)
+# are told to the worker in these words instead.
+WORKER_WORDS = {
+    SwapStatus.RECEIVED.value: "We received your request.",
+    SwapStatus.CANCELLED.value: "This request was cancelled. Your IT support team can tell you why.",
+    SwapStatus.EXCEPTION.value: "Something needs our attention; support is on it.",
+    SwapStatus.CLOSED.value: "Your old device was checked in. This request is complete.",
+    "return_fallback": "The courier cannot collect your old device at the door: a prepaid return label is in "
+                       "the box instead.",
+}
 INSTRUCTIONS = {
     "swap_at_door": "Before the courier arrives: back up your files, sign out of your accounts and pack your old "
                     "device with its charger. The courier takes it when delivering the new one.",
@@ -79,8 +89,8 @@ def _view(session, token: str) -> TrackingView | None:
         tracking_url=out.tracking_url if out else None, return_plan=plan, return_instructions=INSTRUCTIONS[plan],
         return_tracking_url=ret.tracking_url if ret else None,
         return_label_url=ret.label_url if ret and plan == "return_box" else None,
-        timeline=[{"at": e.at.isoformat(), "what": e.message} for e in repository.timeline(session, swap.id)
-                  if e.kind in WORKER_EVENTS],
+        timeline=[{"at": e.at.isoformat(), "what": WORKER_WORDS.get(e.kind, e.message)}
+                  for e in repository.timeline(session, swap.id) if e.kind in WORKER_EVENTS],
     )
 
 
