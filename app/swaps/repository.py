@@ -1,6 +1,8 @@
 """All swap SQL. Methods that lock say so; on PostgreSQL they skip rows others hold."""
 
-from sqlalchemy import case, func, or_, select, true
+from datetime import date
+
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.db import is_postgres
@@ -17,7 +19,7 @@ from app.models import (
 )
 from app.models.inventory import model_substitutes
 from app.shipping.calendar import DepotCalendar
-from app.swaps.allocation import Candidate, Need, WaitingSwap, waitlist_key
+from app.swaps.allocation import Candidate, Need, WaitingSwap
 from app.swaps.states import SwapStatus
 
 
@@ -157,16 +159,18 @@ def _waiting(session: Session, swap: SwapRequest) -> WaitingSwap:
 
 
 def waitlist_position(session: Session, swap: SwapRequest) -> int:
-    """1-based place among backordered swaps asking for the same model or category."""
+    """1-based place among backordered swaps asking for the same model or category, in the order of
+    `allocation.waitlist_key` (no deadline = date.max, then waiting since, then id), counted in SQL."""
     same_need = (SwapRequest.model_id == swap.model_id) if swap.model_id is not None else (
         SwapRequest.category == swap.category)
-    ahead_keys = select(SwapRequest.id, SwapRequest.needed_by, SwapRequest.waiting_since).where(
-        SwapRequest.status == SwapStatus.BACKORDERED, same_need)
-    mine = WaitingSwap(swap_id=swap.id, need=Need(), waiting_since=swap.waiting_since, needed_by=swap.needed_by)
-    return 1 + sum(
-        1 for i, nb, ws in session.execute(ahead_keys)
-        if i != swap.id and waitlist_key(WaitingSwap(i, Need(), ws, nb)) < waitlist_key(mine)
+    deadline, mine = func.coalesce(SwapRequest.needed_by, date.max), swap.needed_by or date.max
+    ahead = or_(
+        deadline < mine,
+        and_(deadline == mine, SwapRequest.waiting_since < swap.waiting_since),
+        and_(deadline == mine, SwapRequest.waiting_since == swap.waiting_since, SwapRequest.id < swap.id),
     )
+    return 1 + session.scalar(select(func.count(SwapRequest.id)).where(
+        SwapRequest.status == SwapStatus.BACKORDERED, same_need, ahead))
 
 
 def active_reservation(session: Session, swap_id: int) -> Reservation | None:

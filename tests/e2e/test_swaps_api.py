@@ -1,12 +1,13 @@
 """Swap requests through HTTP and the database: intake, allocation, backorder, waitlist, cancel,
 idempotency."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from app.models import CustodyEntry, Reservation, SwapRequest
+from app.swaps.allocation import Need, WaitingSwap, waitlist_order
 from tests import factories as f
 
 
@@ -116,6 +117,27 @@ def test_deadline_beats_waiting_time_on_the_waitlist(client, keys, world, frozen
     unit = f.unit(client, keys["warehouse"], model_id, world["lon"]["id"])  # new stock arrives ready
     assert client.get(f"/api/v1/swap-requests/{urgent['id']}", headers=keys["support"]).json()["unit_id"] == unit["id"]
     assert client.get(f"/api/v1/swap-requests/{early['id']}", headers=keys["support"]).json()["status"] == "backordered"
+
+
+def test_waitlist_positions_follow_the_fair_order(client, keys, world, frozen_clock):
+    """Each backordered swap's position is its place in allocation.waitlist_order, deadlines (none
+    last), then waiting time, then id when both tie."""
+    model_id = world["model"]["id"]
+    # The clock moves before every other request: Q4 and Q5 tie on deadline and waiting time.
+    plan = [None, "2026-12-04", None, "2026-12-01", "2026-12-04", "2026-12-04"]
+    swaps = []
+    for n, needed_by in enumerate(plan):
+        if n % 2 == 0:
+            frozen_clock.advance(minutes=10)
+        extra = {"needed_by": needed_by} if needed_by else {}
+        swaps.append(post_swap(client, keys, swap_body(model_id, ticket=f"Q{n}", **extra)).json())
+    assert {s["status"] for s in swaps} == {"backordered"}
+    now = {s["id"]: client.get(f"/api/v1/swap-requests/{s['id']}", headers=keys["support"]).json() for s in swaps}
+    order = waitlist_order([WaitingSwap(swap_id=s["id"], need=Need(), needed_by=s["needed_by"] and
+                                        date.fromisoformat(s["needed_by"]),
+                                        waiting_since=datetime.fromisoformat(s["created_at"])) for s in swaps])
+    assert [now[w.swap_id]["waitlist_position"] for w in order] == list(range(1, len(swaps) + 1))
+    assert [now[w.swap_id]["ticket_id"] for w in order] == ["Q3", "Q1", "Q4", "Q5", "Q0", "Q2"]
 
 
 def test_refurbished_unit_feeds_the_waitlist(client, keys, world):
