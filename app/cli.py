@@ -154,7 +154,8 @@ def serve(
     from app.main import create_app
 
     # Tracking and label links point at this server unless a public address is configured.
-    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a wildcard is no address to link to
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{public_host}:{port}")
     get_settings.cache_clear()
     if demo:
         os.environ.setdefault("RUN_BACKGROUND_JOBS", "true")

@@ -33,7 +33,7 @@ HEADLINES = {
     SwapStatus.CANCELLED: "This request was cancelled",
     SwapStatus.EXCEPTION: "Something needs our attention; support is on it",
 }
-WORKER_EVENTS = {s.value for s in SwapStatus} | {"return_fallback"}
+WORKER_EVENTS = {s.value for s in SwapStatus} | {"return_fallback", "return_reminder"}
 # Events whose timeline message is written for support (it names API keys, reasons or carrier errors)
 # are told to the worker in these words instead.
 WORKER_WORDS = {

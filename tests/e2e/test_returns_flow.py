@@ -48,7 +48,8 @@ def bench(client, keys, frozen_clock, app):
         body = swap_body(model["id"], ticket=ticket, return_mode=mode, broken_unit=broken)
         created = post_swap(client, keys, body).json()
         work.run_outbox(app.state.session_factory, app.state.carrier)
-        return client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
+        return {**client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json(),
+                "tracking_url": created["tracking_url"]}  # shown once, at creation
 
     return {"lon": lon, "model": model, "profile": prof, "spare": spare, "swap_for": swap_for}
 
@@ -213,6 +214,9 @@ def test_overdue_returns_are_flagged_once_and_the_worker_reminded(client, keys, 
     assert [d["kind"] for d in discrepancies(client, keys)] == ["overdue"]
     timeline = client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()["timeline"]
     assert [e["kind"] for e in timeline].count("return_reminder") == 2
+    # The worker sees the reminder on their tracking page too.
+    page = client.get(swap["tracking_url"].replace("http://127.0.0.1:8000", "") + ".json").json()
+    assert sum("your old device was due back" in e["what"] for e in page["timeline"]) == 2
 
 
 def test_a_return_delivered_but_never_scanned_becomes_lost(client, keys, bench, app, frozen_clock):
