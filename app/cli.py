@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from app import migrations
-from app.auth.keys import Role, create_api_key
+from app.auth.keys import Role, create_api_key, revoke_api_key
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.errors import DomainError
 from app.settings import get_settings
@@ -44,6 +44,18 @@ def create_key(
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from None
     typer.echo(plain)
+
+
+@app.command("revoke-api-key")
+def revoke_key(name: str) -> None:
+    """Revoke an API key by name: it is refused from the next request on."""
+    try:
+        with unit_of_work(_factory()) as session:
+            revoke_api_key(session, name)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {name}")
 
 
 @app.command("import-units")

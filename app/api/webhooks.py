@@ -5,7 +5,7 @@ import hmac
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
@@ -54,17 +54,18 @@ class ShippoWebhook(_Loose):
     data: dict[str, Any]
 
 
-def _authorised(request: Request, secret: str) -> bool:
+def _authorised(secret: str, request: Request) -> None:
+    """A dependency, so a wrong secret is a plain 404 before the body is even validated."""
     secrets = request.app.state.settings.webhook_secrets
-    return any(hmac.compare_digest(secret.encode(), s.encode()) for s in secrets)
+    if not any(hmac.compare_digest(secret.encode(), s.encode()) for s in secrets):
+        raise HTTPException(404, "Not found")
 
 
-@router.post("/webhooks/shippo/{secret}", responses={**problem_responses(404, 422)})
-def shippo_webhook(secret: str, body: ShippoWebhook, request: Request, session: SessionDep) -> dict:
+@router.post("/webhooks/shippo/{secret}", responses={**problem_responses(404, 422)},
+             dependencies=[Depends(_authorised)])
+def shippo_webhook(body: ShippoWebhook, session: SessionDep) -> dict:
     """`track_updated` moves shipments (idempotent, never backwards); `transaction_updated` settles a
     label that was still queued. Answers fast; unknown tracking numbers are acknowledged and ignored."""
-    if not _authorised(request, secret):
-        raise HTTPException(404, "Not found")
     try:
         if body.event == "track_updated":
             track = _Track.model_validate(body.data)

@@ -1,13 +1,20 @@
 """The worker's tracking link: a capability URL. The token has 192 random bits; only its SHA-256
-is stored, so the link is shown when issued (at intake, or re-issued on request) and never again."""
+is stored, so the link is shown when issued (at intake, or re-issued on request) and never again.
+It stops working two weeks after the swap ends (closed or cancelled)."""
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import SwapRequest
+from app.swaps.states import SwapStatus
+
+EXPIRES_AFTER_END = timedelta(days=14)
+ENDED = (SwapStatus.CLOSED, SwapStatus.CANCELLED)
 
 
 def _hash(token: str) -> str:
@@ -24,4 +31,7 @@ def issue(swap: SwapRequest) -> str:
 def find(session: Session, token: str) -> SwapRequest | None:
     if not 20 <= len(token) <= 64:
         return None
-    return session.scalars(select(SwapRequest).where(SwapRequest.tracking_token_hash == _hash(token))).unique().first()
+    swap = session.scalars(select(SwapRequest).where(SwapRequest.tracking_token_hash == _hash(token))).unique().first()
+    if swap is not None and swap.status in ENDED and clock.now() - swap.updated_at > EXPIRES_AFTER_END:
+        return None  # the swap ended (its status was the last change) over two weeks ago
+    return swap

@@ -204,3 +204,28 @@ def test_bad_roles_and_duplicate_names_are_refused(session_factory):
         create_api_key(session, name="x", roles=["root"])
     with pytest.raises(Unprocessable), unit_of_work(session_factory) as session:
         create_api_key(session, name="y", roles=[])
+
+
+def test_the_cli_creates_a_key_shown_once_and_revokes_it(client, monkeypatch, database_url, session_factory):
+    from typer.testing import CliRunner
+
+    from app import cli
+    from app.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        created = CliRunner().invoke(cli.app, ["create-api-key", "jira-bot", "-r", "integration"])
+        assert created.exit_code == 0, created.output
+        plain = created.output.strip()
+        headers = {"Authorization": f"Bearer {plain}"}
+        assert client.get("/api/v1/swap-requests", headers=headers).status_code == 200
+        with session_factory() as s:  # only the hash is kept
+            assert s.scalar(select(ApiKey.key_hash).where(ApiKey.name == "jira-bot")) == hash_key(plain)
+        revoked = CliRunner().invoke(cli.app, ["revoke-api-key", "jira-bot"])
+        assert revoked.exit_code == 0 and "revoked jira-bot" in revoked.output
+        assert client.get("/api/v1/swap-requests", headers=headers).status_code == 401
+        unknown = CliRunner().invoke(cli.app, ["revoke-api-key", "nobody"])
+        assert unknown.exit_code == 1 and "No API key named 'nobody'" in unknown.output
+    finally:
+        get_settings.cache_clear()

@@ -139,6 +139,19 @@ def test_tracking_page_shows_what_the_worker_needs_and_nothing_more(booked, clie
         assert missing.status_code == 404 and "x" * 32 not in missing.text
 
 
+def test_the_link_expires_two_weeks_after_the_swap_ends(booked, client, keys, frozen_clock):
+    url = booked["created"]["tracking_url"].replace("http://127.0.0.1:8000", "")
+    frozen_clock.advance(days=30)
+    assert client.get(url).status_code == 200  # a live swap's link keeps working
+    client.post(f"/api/v1/swap-requests/{booked['swap']['id']}/cancel", json={"reason": "dup"},
+                headers=keys["support"])
+    frozen_clock.advance(days=14)
+    assert client.get(url).status_code == 200
+    frozen_clock.advance(minutes=1)
+    gone = client.get(url)
+    assert gone.status_code == 404 and gone.text == "Not found"
+
+
 def test_reissued_tracking_link_replaces_the_old_one(booked, client, keys):
     old = booked["created"]["tracking_url"].replace("http://127.0.0.1:8000", "")
     r = client.post(f"/api/v1/swap-requests/{booked['swap']['id']}/tracking-link", headers=keys["support"])
