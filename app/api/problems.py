@@ -94,8 +94,9 @@ async def _reject_nul(request: Request, call_next):
         b"%00" in raw_query or b"\x00" in raw_query) else None
     if where is None:
         return await call_next(request)
-    return problem_response(request, 400, "Bad request", f"The {where} contains a NUL character (%00), "
-                            "which no parameter accepts.", "bad-request", field=where)
+    message = "must not contain a NUL character (%00)"
+    return problem_response(request, 422, "Invalid request", f"{where}: {message}", "validation",
+                            errors=[{"field": where, "in": where, "message": message}])
 
 
 def install(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -51,6 +52,17 @@ Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterVal
 PositiveDecimal = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=3)]
 # The columns keep 2 decimals for dimensions (cm) and 3 for weight (kg); more would be rounded away.
 Dimension = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=2)]
+def _naive(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give the depot's local time without an offset (HH:MM)")
+    return value
+
+
+# A wall-clock time in the depot's own timezone. JSON Schema's "time" format demands an offset, which
+# a local time has not: documented as a pattern instead.
+LocalTime = Annotated[time, AfterValidator(_naive), WithJsonSchema(
+    {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+     "examples": ["16:00"]})]
 # A row id as input (path, query or body): the database's integer columns are 32-bit, so a larger
 # number is a 422 that names the field rather than an overflow in the driver.
 MAX_ID = 2**31 - 1
@@ -112,7 +124,7 @@ class DepotCreate(Input):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
     email: EmailStr | None = None
     timezone: Timezone
-    cutoff_local: time = Field(description="Courier cut-off, local time of the depot (HH:MM)")
+    cutoff_local: LocalTime = Field(description="Courier cut-off, local time of the depot (HH:MM)")
 
 
 class DepotUpdate(Input):
@@ -128,7 +140,7 @@ class DepotUpdate(Input):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
     email: EmailStr | None = None
     timezone: Timezone | None = None
-    cutoff_local: time | None = None
+    cutoff_local: LocalTime | None = None
 
 
 class DepotRead(Output):
@@ -146,7 +158,7 @@ class DepotRead(Output):
     phone: str | None
     email: str | None
     timezone: str
-    cutoff_local: time
+    cutoff_local: LocalTime
     created_at: datetime
 
 

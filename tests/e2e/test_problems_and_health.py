@@ -82,9 +82,9 @@ def test_ids_beyond_the_integer_columns_are_422_naming_the_field(client, keys):
 def test_nul_characters_are_refused_before_reaching_the_database(client, keys):
     admin = keys["admin"]
     depot = f.depot(client, admin)
-    body = problem(client.get("/api/v1/units/lookup", params={"code": "AT\x001"}, headers=admin), 400)
-    assert body["field"] == "query" and "NUL" in body["detail"]
-    problem(client.get("/api/v1/units/AT%00", headers=admin), 400)
+    body = problem(client.get("/api/v1/units/lookup", params={"code": "AT\x001"}, headers=admin), 422)
+    assert body["errors"] == [{"field": "query", "in": "query", "message": "must not contain a NUL character (%00)"}]
+    assert problem(client.get("/api/v1/units/AT%00", headers=admin), 422)["errors"][0]["field"] == "path"
     body = problem(client.post("/api/v1/scans", json={"code": "AT\u00001", "depot_id": depot["id"]},
                                headers=admin), 422)
     assert body["errors"] == [{"field": "code", "in": "body", "message": "Value error, must not contain a NUL character"}]
