@@ -1,7 +1,10 @@
-"""Command line: `spares init-db | serve | create-api-key | import-units | seed-demo | openapi`."""
+"""Command line: `spares init-db | serve | worker | create-api-key | revoke-api-key | import-units |
+seed-demo | simulate | reconcile | openapi`."""
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +27,18 @@ def _factory():
     return make_session_factory(make_engine(get_settings().database_url))
 
 
+@contextmanager
+def _exit_on_domain_error() -> Iterator[None]:
+    """A refused command prints why (and each bad line, for an import) and exits 1."""
+    try:
+        yield
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        for err in exc.extra.get("errors", []):
+            typer.echo(f"  line {err['line']}: {err['message']}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("init-db")
 def init_db() -> None:
     """Migrate the database to the newest schema."""
@@ -37,24 +52,16 @@ def create_key(
     role: Annotated[list[Role], typer.Option("--role", "-r", help="repeat for several roles")] = [Role.SUPPORT],  # noqa: B006
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    try:
-        with unit_of_work(_factory()) as session:
-            _, plain = create_api_key(session, name=name, roles=[r.value for r in role])
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
+    with _exit_on_domain_error(), unit_of_work(_factory()) as session:
+        _, plain = create_api_key(session, name=name, roles=[r.value for r in role])
     typer.echo(plain)
 
 
 @app.command("revoke-api-key")
 def revoke_key(name: str) -> None:
     """Revoke an API key by name: it is refused from the next request on."""
-    try:
-        with unit_of_work(_factory()) as session:
-            revoke_api_key(session, name)
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
+    with _exit_on_domain_error(), unit_of_work(_factory()) as session:
+        revoke_api_key(session, name)
     typer.echo(f"revoked {name}")
 
 
@@ -71,14 +78,8 @@ def import_units(path: Path, actor: str = "cli-import") -> None:
     except UnicodeDecodeError:
         typer.echo(f"error: {path} is not UTF-8 text.", err=True)
         raise typer.Exit(1) from None
-    try:
-        with unit_of_work(_factory()) as session:
-            created = run_import(session, text, actor=actor)
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        for err in exc.extra.get("errors", []):
-            typer.echo(f"  line {err['line']}: {err['message']}", err=True)
-        raise typer.Exit(1) from None
+    with _exit_on_domain_error(), unit_of_work(_factory()) as session:
+        created = run_import(session, text, actor=actor)
     typer.echo(f"imported {len(created)} units")
 
 

@@ -52,6 +52,8 @@ Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterVal
 PositiveDecimal = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=3)]
 # The columns keep 2 decimals for dimensions (cm) and 3 for weight (kg); more would be rounded away.
 Dimension = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=2)]
+
+
 def _naive(value: time) -> time:
     if value.tzinfo is not None:
         raise ValueError("give the depot's local time without an offset (HH:MM)")
@@ -63,6 +65,7 @@ def _naive(value: time) -> time:
 LocalTime = Annotated[time, AfterValidator(_naive), WithJsonSchema(
     {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
      "examples": ["16:00"]})]
+
 # A row id as input (path, query or body): the database's integer columns are 32-bit, so a larger
 # number is a 422 that names the field rather than an overflow in the driver.
 MAX_ID = 2**31 - 1

@@ -26,7 +26,7 @@ def request_void(session: Session, swap: SwapRequest) -> None:
 
 
 def has_labels(session: Session, swap_id: int) -> bool:
-    """Whether any courier work was started for the swap (a label bought, or a rate chosen)."""
+    """Whether booking ever started for the swap (its shipment rows are written before any purchase)."""
     return session.scalar(select(Shipment.id).where(Shipment.swap_id == swap_id).limit(1)) is not None
 
 
@@ -42,19 +42,23 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) ->
     with unit_of_work(factory) as session:
         row = session.get(Shipment, shipment_id)
         label_id, label_status, rate_id, reference = row.label_id, row.label_status, row.rate_id, row.reference
-    label = _current_label(carrier, label_id, label_status, rate_id, reference)
-    if label is None:
-        return  # nothing was bought: nothing to give back
+    learned = None  # what the carrier tells us of a label we do not have as bought
+    if label_id is None or label_status != "SUCCESS":
+        learned = _bought_label(carrier, label_id, rate_id, reference)
+        if learned is None:
+            return  # nothing was bought: nothing to give back
+        label_id = learned.label_id
     with unit_of_work(factory) as session:
         row = session.get(Shipment, shipment_id, with_for_update=True)
-        _record(row, label)
+        if learned is not None:
+            _record(row, learned)
         if row.tracking_status not in UNUSED:
             row.refund_status = IN_USE
             add_event(session, _swap(session, row), "label_in_use",
                       f"The {row.direction} label ({row.tracking_number}) is already with the courier "
                       f"({row.tracking_status}); it cannot be voided.", escalated=True)
             return
-    refund = carrier.refund_label(label_id=label.label_id)
+    refund = carrier.refund_label(label_id=label_id)
     with unit_of_work(factory) as session:
         row = session.get(Shipment, shipment_id, with_for_update=True)
         row.refund_status, row.updated_at = refund.status, clock.now()
@@ -66,18 +70,15 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) ->
         else:
             add_event(session, swap, "label_voided",
                       f"The unused {row.direction} label ({row.tracking_number}) was voided; "
-                      f"refund {refund.status.lower()}.", label_id=label.label_id)
+                      f"refund {refund.status.lower()}.", label_id=label_id)
 
 
-def _current_label(carrier: Carrier, label_id: str | None, label_status: str, rate_id: str | None,
-                   reference: str) -> Label | None:
-    """The label as the carrier has it now: a purchase whose answer was lost is found by its rate
-    and reference; one still queued is asked about again (and retried later if still queued)."""
+def _bought_label(carrier: Carrier, label_id: str | None, rate_id: str | None, reference: str) -> Label | None:
+    """A label we do not have as bought, as the carrier has it now: a purchase whose answer was lost
+    is found by its rate and reference; one still queued is asked about again (and retried later if
+    still queued)."""
     if label_id is None:
         label = carrier.find_label(rate_id=rate_id, reference=reference) if rate_id else None
-    elif label_status == "SUCCESS":
-        return Label(label_id=label_id, tracking_number=None, tracking_url=None, label_url=None, carrier="",
-                     rate_id=rate_id or "", status="SUCCESS")
     else:
         try:
             label = carrier.get_label(label_id)
@@ -90,11 +91,10 @@ def _current_label(carrier: Carrier, label_id: str | None, label_status: str, ra
 
 def _record(row: Shipment, label: Label) -> None:
     """Keep what the carrier told us about a label we did not know was bought."""
-    if row.label_id is None or row.label_status != "SUCCESS":
-        row.label_id, row.label_status = label.label_id, label.status
-        row.tracking_number = label.tracking_number or row.tracking_number
-        row.tracking_url, row.label_url = label.tracking_url or row.tracking_url, label.label_url or row.label_url
-        row.updated_at = clock.now()
+    row.label_id, row.label_status = label.label_id, label.status
+    row.tracking_number = label.tracking_number or row.tracking_number
+    row.tracking_url, row.label_url = label.tracking_url or row.tracking_url, label.label_url or row.label_url
+    row.updated_at = clock.now()
 
 
 def _swap(session: Session, row: Shipment) -> SwapRequest:

@@ -39,7 +39,7 @@ WORKER_EVENTS = {s.value for s in SwapStatus} | {"return_fallback", "return_remi
 WORKER_WORDS = {
     SwapStatus.RECEIVED.value: "We received your request.",
     SwapStatus.CANCELLED.value: "This request was cancelled. Your IT support team can tell you why.",
-    SwapStatus.EXCEPTION.value: "Something needs our attention; support is on it.",
+    SwapStatus.EXCEPTION.value: HEADLINES[SwapStatus.EXCEPTION] + ".",
     SwapStatus.CLOSED.value: "Your old device was checked in. This request is complete.",
     "return_fallback": "The courier cannot collect your old device at the door: a prepaid return label is in "
                        "the box instead.",
