@@ -18,7 +18,10 @@ from app.api import (
     units,
     webhooks,
 )
+from app.api.guard import RequestGuard
 from app.db import make_engine, make_session_factory
+from app.keyring import Keyring
+from app.pagination import Cursors
 from app.jobs.scheduler import build_scheduler
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -59,7 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.carrier = carrier
+    app.state.cursors = Cursors(Keyring(settings.secret_key, factory))
     problems.install(app)
+    app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
+                       larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})
     for module in (health, catalog, units, returns, stock, swaps, webhooks, tracking, scan_station,
                    reconciliation):
         app.include_router(module.router)

@@ -7,18 +7,29 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.auth.keys import Role, authenticate
+from app.api.guard import CHALLENGE, STATE_KEY
+from app.auth.keys import Role
 from app.db import unit_of_work
 from app.models import ApiKey
+from app.pagination import Cursors
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
+    """One transaction per request, committed when the handler has returned and its answer is built,
+    but before a byte of it is sent (scope="function"): a 2xx always means committed. A commit that
+    fails raises, and the client gets a retryable 503 instead (see `problems`)."""
     with unit_of_work(request.app.state.session_factory) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_cursors(request: Request) -> Cursors:
+    return request.app.state.cursors
+
+
+CursorsDep = Annotated[Cursors, Depends(get_cursors)]
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer spk_…`")
 
@@ -29,17 +40,14 @@ def allow(*roles: Role) -> Callable[..., ApiKey]:
 
     def check(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        # Declared so the OpenAPI document shows the scheme; the key was already checked by
+        # `guard.RequestGuard`, before the body was read.
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiKey:
-        if credentials is None or credentials.scheme.lower() != "bearer":
+        key = getattr(request.state, STATE_KEY, None)
+        if key is None:  # only reachable if a route outside /api/ asks for a key: refuse, never admit
             raise HTTPException(401, "An API key is required: send 'Authorization: Bearer <key>'.",
-                                headers={"WWW-Authenticate": "Bearer"})
-        # A short session of its own: authentication must not hold a transaction open for the
-        # whole request (on SQLite every transaction holds the write lock).
-        with request.app.state.session_factory() as session:
-            key = authenticate(session, credentials.credentials)
-        if key is None:
-            raise HTTPException(401, "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"})
+                                headers=CHALLENGE)
         if not allowed.intersection(key.roles):
             raise HTTPException(
                 403, f"This key's roles ({', '.join(key.roles)}) may not do this; "

@@ -44,6 +44,8 @@ def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
 
 def run(request: Request, *, api_key: ApiKey, key: str | None, payload: dict, action: Action) -> Response:
     factory = request.app.state.session_factory
+    if key is not None:
+        idempotency.check_key(key)
     if key is None:
         with unit_of_work(factory) as session:
             return _respond(_render(request, session, action), replayed=False)

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError
@@ -70,7 +71,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 STATUS_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
                  405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-                 415: "Unsupported media type", 422: "Unprocessable request", 429: "Too many requests"}
+                 415: "Unsupported media type", 422: "Unprocessable request", 429: "Too many requests",
+                 503: "Service unavailable"}
+RETRY_AFTER_SECONDS = 2
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -80,30 +83,30 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
                             headers=getattr(exc, "headers", None))
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database went away or refused the commit (connection lost, serialization failure, lock
+    timeout): the transaction was rolled back, so nothing changed and the same request may be sent
+    again. A 503 with Retry-After says exactly that; it is never a 2xx."""
+    log.warning("database unavailable on %s %s: %s", request.method, redact_path(request.url.path),
+                type(getattr(exc, "orig", None) or exc).__name__)
+    return problem_response(request, 503, STATUS_TITLES[503],
+                            "The database could not complete this request, so nothing was changed. "
+                            "Retry the same request in a moment.", "unavailable",
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path))
     return problem_response(request, 500, "Internal error", "Something went wrong on our side; it was logged.",
                             "internal")
 
 
-async def _reject_nul(request: Request, call_next):
-    """No text field takes a NUL character (PostgreSQL cannot even store one): a path or query string
-    carrying one is refused here, before any route sees it. JSON bodies are checked by `Input`."""
-    raw_query = request.scope.get("query_string", b"")
-    where = "path" if "\x00" in request.scope.get("path", "") else "query" if (
-        b"%00" in raw_query or b"\x00" in raw_query) else None
-    if where is None:
-        return await call_next(request)
-    message = "must not contain a NUL character (%00)"
-    return problem_response(request, 422, "Invalid request", f"{where}: {message}", "validation",
-                            errors=[{"field": where, "in": where, "message": message}])
-
-
 def install(app: FastAPI) -> None:
-    app.middleware("http")(_reject_nul)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy import select
 
 from app.api import idempotent
-from app.api.deps import Reader, SessionDep, Support
+from app.api.deps import CursorsDep, Reader, SessionDep, Support
 from app.api.problems import problem_responses
+from app.swaps import idempotency
 from app.api.schemas import Page
 from app.inventory.schemas import Id
 from app.models import SwapRequest
-from app.pagination import page
 from app.swaps import intake, repository, tracking_link
 from app.swaps.schemas import CancelRequest, SwapCreate, SwapRead
 from app.swaps.states import SwapStatus
@@ -20,12 +20,14 @@ router = APIRouter(prefix="/api/v1/swap-requests", tags=["swaps"], responses=pro
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=255,
-           description="Retry-safe key: the same key and body replay the first response; another body is a 422."),
+    Header(alias="Idempotency-Key",
+           description="Retry-safe key: the same key and body replay the first response; another body is a 422. "
+                       "1 to 255 visible ASCII characters (no spaces or control characters); anything else is a 400.",
+           json_schema_extra={"pattern": idempotency.KEY_PATTERN}),
 ]
 
 
-@router.post("", response_model=SwapRead, status_code=201, responses=problem_responses(404, 409))
+@router.post("", response_model=SwapRead, status_code=201, responses=problem_responses(400, 404, 409))
 def create_swap_request(body: SwapCreate, request: Request, key: Support, idempotency_key: IdempotencyKey = None):
     """Take in a ticket's need for a replacement: a ready unit is reserved at once (or the swap joins
     the fair waitlist as `backordered`). A second live swap for the same ticket is a 409."""
@@ -45,6 +47,7 @@ def create_swap_request(body: SwapCreate, request: Request, key: Support, idempo
 def list_swap_requests(
     session: SessionDep,
     _: Reader,
+    cursors: CursorsDep,
     status: SwapStatus | None = None,
     ticket_system: Annotated[str | None, Query(max_length=40)] = None,
     ticket_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -58,7 +61,8 @@ def list_swap_requests(
         stmt = stmt.where(SwapRequest.ticket_system == ticket_system.lower())
     if ticket_id is not None:
         stmt = stmt.where(SwapRequest.ticket_id == ticket_id)
-    rows, next_cursor = page(session, stmt, SwapRequest.id, limit=limit, cursor=cursor)
+    rows, next_cursor = cursors.page(session, stmt, SwapRequest.id, resource="swap-requests", limit=limit,
+                                     cursor=cursor)
     return Page[SwapRead](items=[intake.swap_read(session, s) for s in rows], next_cursor=next_cursor)
 
 
@@ -68,7 +72,7 @@ def get_swap_request(swap_id: Id, session: SessionDep, _: Reader):
     return intake.swap_read(session, repository.get_swap(session, swap_id))
 
 
-@router.post("/{swap_id}/cancel", response_model=SwapRead, responses=problem_responses(404, 409))
+@router.post("/{swap_id}/cancel", response_model=SwapRead, responses=problem_responses(400, 404, 409))
 def cancel_swap_request(swap_id: Id, body: CancelRequest, request: Request, key: Support,
                         idempotency_key: IdempotencyKey = None):
     """Cancel; a reserved unit goes back to ready stock (and to the head of the waitlist)."""

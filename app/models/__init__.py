@@ -4,6 +4,7 @@ from app.models.api_keys import ApiKey
 from app.models.base import Base
 from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
 from app.models.returns import CycleCount, Discrepancy, ExpectedReturn, Scan
+from app.models.service import ServiceSecret
 from app.models.shipments import OutboxJob, Shipment, TrackingEventRecord
 from app.models.swaps import IdempotencyRecord, Reservation, SwapEvent, SwapRequest
 from app.models.units import CustodyEntry, SpareUnit
@@ -23,6 +24,7 @@ __all__ = [
     "ParLevel",
     "Reservation",
     "Scan",
+    "ServiceSecret",
     "Shipment",
     "SpareUnit",
     "SwapEvent",

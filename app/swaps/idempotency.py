@@ -4,6 +4,7 @@ is refused."""
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,10 +12,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.errors import Unprocessable
+from app.errors import BadRequest, Unprocessable
 from app.models import IdempotencyRecord
 
 KEEP_FOR = timedelta(hours=48)  # promised: at least 24 h
+# Visible ASCII only: no spaces (an unfolded continuation line), control characters or other
+# encodings, which would be stored garbled and never match a retry.
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
+
+
+def check_key(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise BadRequest("An Idempotency-Key is 1 to 255 visible ASCII characters (no spaces, control "
+                         "characters or non-ASCII letters).", field="Idempotency-Key")
+    return key
 
 
 @dataclass(frozen=True)
