@@ -20,10 +20,10 @@ from app.api import (
 )
 from app.api.guard import RequestGuard
 from app.db import make_engine, make_session_factory
-from app.keyring import Keyring
-from app.pagination import Cursors
 from app.jobs.scheduler import build_scheduler
+from app.keyring import Keyring
 from app.logging import configure_logging
+from app.pagination import Cursors
 from app.settings import Settings, get_settings
 from app.shipping.carriers import make_carrier
 from app.web import scan_station, tracking

@@ -1,6 +1,7 @@
 """Runtime configuration, read once from the environment (prefix-free, .env supported)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,9 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Secrets in the Shippo webhook URL (/webhooks/shippo/{secret}); two during a rotation, comma-separated.
     shippo_webhook_secrets: str = Field(default="", repr=False)
+    # A Shippo test-mode event about a shipment bought with a live key is never applied: "record"
+    # keeps it beside the shipment's events, "ignore" keeps only the webhook receipt.
+    shippo_test_events: Literal["record", "ignore"] = "record"
     # Poll the carrier for shipments with no tracking news for this long (seconds).
     tracking_poll_quiet_seconds: int = 3600
     # The simulated carrier's pace: when a label goes in transit and is delivered, after purchase.

@@ -12,9 +12,9 @@ Starlette's own body limiter is not used: it runs outside this middleware (so it
 unauthenticated caller) and answers in plain text."""
 
 import anyio
+from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_JSON, problem_body

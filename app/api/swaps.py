@@ -8,11 +8,10 @@ from sqlalchemy import select
 from app.api import idempotent
 from app.api.deps import CursorsDep, Reader, SessionDep, Support
 from app.api.problems import problem_responses
-from app.swaps import idempotency
 from app.api.schemas import Page
 from app.inventory.schemas import Id
 from app.models import SwapRequest
-from app.swaps import intake, repository, tracking_link
+from app.swaps import idempotency, intake, repository, tracking_link
 from app.swaps.schemas import CancelRequest, SwapCreate, SwapRead
 from app.swaps.states import SwapStatus
 

@@ -12,7 +12,7 @@ from app.inventory.returns import overdue_and_lost
 from app.models import OutboxJob, Shipment, SwapRequest
 from app.shipping import booking, outbox, refunds
 from app.shipping.carrier import Carrier, CarrierError
-from app.shipping.tracking import TERMINAL, Event, apply_event
+from app.shipping.tracking import FINAL, Event, apply_event
 from app.swaps import idempotency
 from app.swaps.reserve import serve_waitlist
 from app.swaps.states import TRANSITIONS, SwapStatus
@@ -73,7 +73,7 @@ def poll_tracking(factory: sessionmaker[Session], carrier: Carrier, *, quiet_for
         stmt = (
             select(Shipment)
             .where(Shipment.label_status == "SUCCESS", Shipment.tracking_number.is_not(None),
-                   or_(Shipment.tracking_status.is_(None), Shipment.tracking_status.not_in(TERMINAL)),
+                   or_(Shipment.tracking_status.is_(None), Shipment.tracking_status.not_in(FINAL)),
                    or_(Shipment.last_polled_at.is_(None), Shipment.last_polled_at < now - quiet_for),
                    or_(Shipment.last_event_at.is_(None), Shipment.last_event_at < now - quiet_for))
             .order_by(Shipment.id).limit(limit)
@@ -94,7 +94,8 @@ def poll_tracking(factory: sessionmaker[Session], carrier: Carrier, *, quiet_for
             for e in tracking.events:
                 apply_event(session, Event(carrier=carrier_token, tracking_number=number, status=e.status,
                                            status_date=e.status_date, details=e.status_details,
-                                           substatus=e.substatus), source="poll")
+                                           substatus=e.substatus, action_required=e.action_required,
+                                           location=e.location), source="poll")
     return len(targets)
 
 

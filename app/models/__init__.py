@@ -5,7 +5,13 @@ from app.models.base import Base
 from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
 from app.models.returns import CycleCount, Discrepancy, ExpectedReturn, Scan
 from app.models.service import ServiceSecret
-from app.models.shipments import OutboxJob, Shipment, TrackingEventRecord
+from app.models.shipments import (
+    ExtraLabel,
+    OutboxJob,
+    Shipment,
+    TrackingEventRecord,
+    WebhookReceipt,
+)
 from app.models.swaps import IdempotencyRecord, Reservation, SwapEvent, SwapRequest
 from app.models.units import CustodyEntry, SpareUnit
 
@@ -19,6 +25,7 @@ __all__ = [
     "DeviceModel",
     "Discrepancy",
     "ExpectedReturn",
+    "ExtraLabel",
     "IdempotencyRecord",
     "OutboxJob",
     "ParLevel",
@@ -30,5 +37,6 @@ __all__ = [
     "SwapEvent",
     "SwapRequest",
     "TrackingEventRecord",
+    "WebhookReceipt",
     "model_substitutes",
 ]

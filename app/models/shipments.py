@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +49,9 @@ class Shipment(Base):
     tracking_url: Mapped[str | None] = mapped_column(String(500))
     tracking_status: Mapped[str | None] = mapped_column(String(20))
     tracking_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    eta: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the carrier's latest estimate
+    # Bought with a live carrier key. A carrier's test event never moves a live shipment.
+    live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set once a cancelled swap's label was sent for a refund: QUEUED | PENDING | SUCCESS | ERROR | in_use.
@@ -59,20 +64,56 @@ class Shipment(Base):
 
 
 class TrackingEventRecord(Base):
-    """Each distinct carrier event once: replays hit the unique key and change nothing."""
+    """Each distinct carrier event once: replays (by webhook or poll) hit the unique key and change
+    nothing. The key is status, substatus and the carrier's date for the event (null for some)."""
 
     __tablename__ = "tracking_events"
-    __table_args__ = (UniqueConstraint("shipment_id", "status", "status_date", name="uq_tracking_events_once"),)
+    __table_args__ = (UniqueConstraint("shipment_id", "event_key", name="uq_tracking_events_once"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    event_key: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(20))
     substatus: Mapped[str | None] = mapped_column(String(50))
     details: Mapped[str | None] = mapped_column(String(500))
-    status_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(200))
+    status_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     applied: Mapped[bool] = mapped_column()
-    source: Mapped[str] = mapped_column(String(20))  # webhook | poll
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a carrier test event
+    source: Mapped[str] = mapped_column(String(20))  # webhook | poll | simulated
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookReceipt(Base):
+    """Every inbound carrier webhook as it arrived (bounded), with what was made of it: an event we
+    could not use is kept here and answered 200, since the carrier would not send it again anyway."""
+
+    __tablename__ = "webhook_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str | None] = mapped_column(String(50))
+    test: Mapped[bool | None] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20))  # applied | recorded | duplicate | unknown | test_event | ignored | unusable
+    detail: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ExtraLabel(Base):
+    """A label bought for a shipment that already had one (found by the adopt-before-buy look-up or
+    a carrier event): money spent twice, so it is kept on record and sent for a refund."""
+
+    __tablename__ = "extra_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    label_id: Mapped[str] = mapped_column(String(100), unique=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    found_by: Mapped[str] = mapped_column(String(20))  # lookup | webhook
+    refund_status: Mapped[str | None] = mapped_column(String(20))  # QUEUED | PENDING | SUCCESS | ERROR | in_use
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxJob(Base):

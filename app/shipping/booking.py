@@ -23,11 +23,11 @@ from app.shipping.calendar import add_business_days
 from app.shipping.carrier import (
     Address,
     Carrier,
-    Label,
     Parcel,
     PermanentCarrierError,
     TemporaryCarrierError,
 )
+from app.shipping.labels import record_label
 from app.shipping.rates import choose_rate
 from app.swaps.schemas import ReturnMode
 from app.swaps.states import SwapStatus
@@ -160,18 +160,11 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
         label = _read(carrier.get_label, label_id=label.label_id)
     with unit_of_work(factory) as session:
         row = _shipment(session, plan.swap_id, direction, carrier.name)
-        _record_label(row, label)
+        record_label(row, label)
         result = row
     if label.status != "SUCCESS":
         raise TemporaryCarrierError(f"{direction} label {label.label_id} still {label.status}")
     return result
-
-
-def _record_label(row: Shipment, label: Label) -> None:
-    row.label_id, row.label_status = label.label_id, label.status
-    row.label_url, row.tracking_number, row.tracking_url = label.label_url, label.tracking_number, label.tracking_url
-    row.carrier = label.carrier or row.carrier
-    row.updated_at = clock.now()
 
 
 def _ensure_pickup(factory, carrier: Carrier, plan: BookingPlan, ret: Shipment) -> tuple[str, str | None]:

@@ -64,6 +64,7 @@ class Label:
     carrier: str
     rate_id: str
     status: LabelStatus
+    live: bool = False  # bought with a live key (a test label never moves, and test events are for it)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class TrackingEvent:
     status_date: datetime  # aware, UTC
     substatus: str | None = None  # e.g. "out_for_delivery"
     location: str | None = None
+    action_required: bool = False  # the carrier says someone must act (missed delivery, address issue)
 
 
 @dataclass(frozen=True)

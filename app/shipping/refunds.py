@@ -14,6 +14,7 @@ from app.db import unit_of_work
 from app.models import Shipment, SwapRequest
 from app.shipping import outbox
 from app.shipping.carrier import Carrier, Label, PermanentCarrierError, TemporaryCarrierError
+from app.shipping.labels import record_label
 from app.swaps.timeline import add_event
 
 KIND = "void_labels"
@@ -51,7 +52,7 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) ->
     with unit_of_work(factory) as session:
         row = session.get(Shipment, shipment_id, with_for_update=True)
         if learned is not None:
-            _record(row, learned)
+            record_label(row, learned)  # what the carrier told us of a label we did not know was bought
         if row.tracking_status not in UNUSED:
             row.refund_status = IN_USE
             add_event(session, _swap(session, row), "label_in_use",
@@ -87,14 +88,6 @@ def _bought_label(carrier: Carrier, label_id: str | None, rate_id: str | None, r
     if label is not None and label.status != "SUCCESS":
         raise TemporaryCarrierError(f"label {label.label_id} is still {label.status}; voiding it later")
     return label
-
-
-def _record(row: Shipment, label: Label) -> None:
-    """Keep what the carrier told us about a label we did not know was bought."""
-    row.label_id, row.label_status = label.label_id, label.status
-    row.tracking_number = label.tracking_number or row.tracking_number
-    row.tracking_url, row.label_url = label.tracking_url or row.tracking_url, label.label_url or row.label_url
-    row.updated_at = clock.now()
 
 
 def _swap(session: Session, row: Shipment) -> SwapRequest:

@@ -279,6 +279,7 @@ class ShippoCarrier:
             carrier=carrier_token(provider),
             rate_id=_rate_id(tx),
             status=status,
+            live=tx.test is False,
         )
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any) -> T:
@@ -401,4 +402,5 @@ def _event(s: components.TrackingStatus) -> TrackingEvent:
         status_date=_as_utc(s.status_date or s.object_created),
         substatus=s.substatus.code if s.substatus else None,
         location=location or None,
+        action_required=bool(s.substatus and s.substatus.action_required),
     )

@@ -1,10 +1,14 @@
 """Applying carrier tracking events (webhook or poll) to shipments, swaps and units.
 
-Idempotent: each (shipment, status, status date) is stored once; a replay changes nothing.
-Order-safe: a status never moves backwards (a late TRANSIT after DELIVERED is recorded, not applied)."""
+Idempotent: each (shipment, status, substatus, carrier's date) is stored once; a replay changes
+nothing. Order-safe: a status never moves backwards (a late TRANSIT after DELIVERED is recorded, not
+applied). DELIVERED and RETURNED are final; FAILURE is not: a carrier that finds a lost parcel goes on
+to report it in transit or delivered, and that later news is applied. What the courier needs from the
+worker (a missed delivery, an address problem, a parcel held) reaches the swap's timeline, the
+worker's page and support even when the status itself does not change."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +23,32 @@ from app.swaps.reserve import fulfil
 from app.swaps.states import TRANSITIONS, SwapStatus
 from app.swaps.timeline import add_event, move
 
-RANK = {"UNKNOWN": 0, "PRE_TRANSIT": 1, "TRANSIT": 2, "DELIVERED": 3, "RETURNED": 3, "FAILURE": 3}
-TERMINAL = frozenset({"DELIVERED", "RETURNED", "FAILURE"})
+RANK = {"UNKNOWN": 0, "PRE_TRANSIT": 1, "TRANSIT": 2, "FAILURE": 3, "DELIVERED": 4, "RETURNED": 4}
+FINAL = frozenset({"DELIVERED", "RETURNED"})
+# After a FAILURE, later news of the parcel moving or arriving is applied.
+AFTER_FAILURE = frozenset({"TRANSIT", "DELIVERED", "RETURNED"})
+
+# What a courier's substatus means for the worker, in their words, and whether support must act.
+# Codes are Shippo's; `action_required` from the carrier escalates whatever the code.
+COURIER_NEWS: dict[str, tuple[str, bool]] = {
+    "delivery_attempted": (("The courier tried to deliver but nobody could take the parcel. They will try "
+                           "again or leave a note saying where to collect it."), True),
+    "address_issue": ("The courier has a problem with the delivery address. Support will check it with you.",
+                      True),
+    "contact_carrier": ("The courier needs to be contacted about this delivery. Support is on it.", True),
+    "location_inaccessible": ("The courier could not reach the delivery address. Support is on it.", True),
+    "notice_left": ("The courier left a note: follow it to rearrange delivery or collect the parcel.", True),
+    "package_damaged": ("The courier reports the parcel was damaged on the way. Support is on it.", True),
+    "package_held": (("The courier is holding the parcel for now. Support is on it and will tell you when it "
+                     "moves again."), True),
+    "pickup_available": (("The parcel is waiting for you at a pickup point: the courier's tracking page says "
+                         "where."), True),
+    "reschedule_delivery": ("The courier needs the delivery rescheduled. Support is on it.", True),
+    "delivery_rescheduled": ("The courier has rescheduled the delivery.", False),
+    "delayed": ("The courier reports a delay.", False),
+    "out_for_delivery": ("Your replacement is out for delivery today.", False),
+}
+OUT_FOR_DELIVERY = "out_for_delivery"
 
 
 @dataclass(frozen=True)
@@ -28,61 +56,129 @@ class Event:
     carrier: str | None
     tracking_number: str
     status: str
-    status_date: datetime
+    status_date: datetime | None  # the carrier's date for the event; some (UNKNOWN) have none
     details: str | None = None
     substatus: str | None = None
+    action_required: bool = False
+    location: str | None = None
+    transaction: str | None = None  # the carrier's label id, when the event names it
+    test: bool = False  # a carrier test-mode event
+
+    @property
+    def key(self) -> str:
+        """Identifies the event across webhooks and polls (never the time we received it)."""
+        when = "-" if self.status_date is None else self.status_date.astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        return f"{self.status}|{self.substatus or ''}|{when}"[:120]
 
 
 def supersedes(current: str | None, current_at: datetime | None, new: str, new_at: datetime) -> bool:
-    """Whether `new` should replace the shipment's `current` status. Terminal statuses are final;
-    UNKNOWN carries no news; otherwise only forward moves apply."""
+    """Whether `new` should replace the shipment's `current` status. UNKNOWN carries no news; final
+    statuses stay; otherwise only forward moves apply, and after a FAILURE any later movement."""
     if new not in RANK or new == "UNKNOWN":
         return False
     if current is None:
         return True
-    if current in TERMINAL:
+    if current in FINAL:
         return False
+    if current == "FAILURE":
+        return new in AFTER_FAILURE and (current_at is None or new_at > current_at)
     if RANK[new] != RANK[current]:
         return RANK[new] > RANK[current]
     return new != current and current_at is not None and new_at > current_at
 
 
-def find_shipment(session: Session, carrier: str | None, tracking_number: str) -> Shipment | None:
+def courier_news(substatus: str | None, action_required: bool, details: str | None) -> tuple[str, bool] | None:
+    """(message for the worker, escalate to support) for a substatus worth telling, else None."""
+    if substatus in COURIER_NEWS:
+        message, escalate = COURIER_NEWS[substatus]
+        return message, escalate or action_required
+    if action_required:
+        return ((f"The courier needs something to complete the delivery ({details or substatus or 'no details'}). "
+                "Support is on it."), True)
+    return None
+
+
+def find_shipment(session: Session, *, carrier: str | None, tracking_number: str,
+                  transaction: str | None = None) -> Shipment | None:
+    """The shipment an event is about. The label id, when given, settles it; else the tracking number
+    with the carrier (numbers are unique per carrier only, and carriers reuse them: the newest wins).
+    An event naming another carrier is not ours."""
+    if transaction:
+        row = session.scalars(select(Shipment).where(Shipment.label_id == transaction).with_for_update()).first()
+        if row is not None:
+            return row
     rows = list(session.scalars(select(Shipment).where(Shipment.tracking_number == tracking_number)
-                                .with_for_update()))
-    # Tracking numbers are unique per carrier only.
-    exact = [r for r in rows if carrier is None or r.carrier == carrier]
-    return (exact or rows or [None])[0]
+                                .order_by(Shipment.id.desc()).with_for_update()))
+    if carrier:
+        rows = [r for r in rows if (r.carrier or "").lower() == carrier.lower()]
+    return rows[0] if rows else None
 
 
-def apply_event(session: Session, event: Event, *, source: str) -> str:
-    """Returns 'applied', 'recorded' (kept, but no status change), 'duplicate' or 'unknown'."""
-    shipment = find_shipment(session, event.carrier, event.tracking_number)
+def apply_event(session: Session, event: Event, *, source: str, keep_test_events: bool = True) -> str:
+    """Returns 'applied' (the status moved or the worker was told something), 'recorded' (kept, no
+    change), 'duplicate', 'unknown' (not our shipment) or 'test_event' (a test event about a live
+    shipment: kept, or dropped when `keep_test_events` is off, and never applied)."""
+    shipment = find_shipment(session, carrier=event.carrier, tracking_number=event.tracking_number,
+                             transaction=event.transaction)
     if shipment is None:
         return "unknown"
     now = clock.now()
-    record = TrackingEventRecord(shipment_id=shipment.id, status=event.status, substatus=event.substatus,
-                                 details=(event.details or "")[:500], status_date=event.status_date,
-                                 applied=False, source=source, received_at=now)
+    is_test = event.test and shipment.live
+    if is_test and not keep_test_events:
+        return "test_event"
+    # A test event is kept apart from the live event it may mimic, which must still apply when it comes.
+    key = f"test|{event.key}"[:120] if is_test else event.key
+    record = TrackingEventRecord(shipment_id=shipment.id, event_key=key, status=event.status,
+                                 substatus=event.substatus, details=(event.details or "")[:500],
+                                 location=(event.location or None) and event.location[:200],
+                                 status_date=event.status_date, applied=False, test=event.test, source=source,
+                                 received_at=now)
     try:
         with session.begin_nested():
             session.add(record)
             session.flush()
     except IntegrityError:
         return "duplicate"
+    if is_test:
+        return "test_event"
     shipment.last_event_at = now
-    if not supersedes(shipment.tracking_status, shipment.tracking_status_at, event.status, event.status_date):
-        return "recorded"
-    record.applied = True
-    shipment.tracking_status, shipment.tracking_status_at = event.status, event.status_date
-    shipment.updated_at = now
-    swap = session.scalars(select(SwapRequest).where(SwapRequest.id == shipment.swap_id)
+    when = event.status_date or now
+    fresh = shipment.tracking_status_at is None or when >= shipment.tracking_status_at
+    moved = supersedes(shipment.tracking_status, shipment.tracking_status_at, event.status, when)
+    swap = None
+    if moved:
+        record.applied = True
+        shipment.tracking_status, shipment.tracking_status_at = event.status, when
+        shipment.updated_at = now
+        swap = _swap_locked(session, shipment)
+        if shipment.direction == "outbound":
+            _outbound(session, swap, event)
+        else:
+            _return(session, swap, event)
+    elif fresh and event.status == shipment.tracking_status:
+        shipment.tracking_status_at = when  # the latest word on the current status: older news is stale
+    news = courier_news(event.substatus, event.action_required, event.details) if fresh else None
+    if news is not None:
+        record.applied = True
+        _tell(session, swap or _swap_locked(session, shipment), shipment, event, *news)
+    return "applied" if record.applied else "recorded"
+
+
+def _swap_locked(session: Session, shipment: Shipment) -> SwapRequest:
+    return session.scalars(select(SwapRequest).where(SwapRequest.id == shipment.swap_id)
                            .with_for_update(of=SwapRequest)).unique().one()
-    if shipment.direction == "outbound":
-        _outbound(session, swap, event)
-    else:
-        _return(session, swap, event)
-    return "applied"
+
+
+def _tell(session: Session, swap: SwapRequest, shipment: Shipment, event: Event, message: str,
+          escalate: bool) -> None:
+    if shipment.direction != "outbound":  # the worker is not the recipient of the return: support only
+        add_event(session, swap, "return_attention", f"The return parcel ({shipment.tracking_number}): "
+                  f"{event.details or event.substatus}.", substatus=event.substatus, escalated=escalate)
+        return
+    kind = OUT_FOR_DELIVERY if event.substatus == OUT_FOR_DELIVERY else "courier_attention"
+    add_event(session, swap, kind, message, substatus=event.substatus, carrier_text=event.details,
+              location=event.location, escalated=escalate)
 
 
 def _advance(session: Session, swap: SwapRequest, path: list[SwapStatus], message: str, **data) -> None:
@@ -105,7 +201,8 @@ def _unit_to(session: Session, unit: SpareUnit | None, path: list[UnitState], re
 
 def _outbound(session: Session, swap: SwapRequest, event: Event) -> None:
     ref = f"swap:{swap.id}"
-    unit = session.scalars(select(SpareUnit).where(SpareUnit.id == swap.unit_id).with_for_update(of=SpareUnit)).unique().one_or_none()
+    unit = session.scalars(select(SpareUnit).where(SpareUnit.id == swap.unit_id)
+                           .with_for_update(of=SpareUnit)).unique().one_or_none()
     if event.status == "TRANSIT":
         _unit_to(session, unit, [UnitState.RESERVED, UnitState.PACKED, UnitState.IN_TRANSIT],
                  "collected by the courier", ref)
@@ -122,7 +219,7 @@ def _outbound(session: Session, swap: SwapRequest, event: Event) -> None:
         if SwapStatus.EXCEPTION in TRANSITIONS[SwapStatus(swap.status)]:
             move(session, swap, SwapStatus.EXCEPTION,
                  f"The courier reports {event.status.lower()}: {event.details or 'no details'}. Support is on it.",
-                 substatus=event.substatus)
+                 substatus=event.substatus, escalated=True)
     elif event.status == "PRE_TRANSIT":
         add_event(session, swap, "label_scanned", "The courier has the shipment details.")
 
@@ -132,8 +229,11 @@ def _return(session: Session, swap: SwapRequest, event: Event) -> None:
         _advance(session, swap, [SwapStatus.RETURN_IN_TRANSIT], "Your old device is on its way back to us.")
         returns.broken_unit_moves(session, swap, UnitState.RETURNING, "collected by the courier")
     elif event.status == "DELIVERED":
+        # Reaching the depot implies it was collected, whether or not that scan was reported.
+        returns.broken_unit_moves(session, swap, UnitState.RETURNING, "delivered to the depot by the courier")
         _advance(session, swap, [SwapStatus.RETURN_IN_TRANSIT, SwapStatus.RETURNED],
                  "Your old device has reached our depot. Thank you!")
     elif event.status in ("FAILURE", "RETURNED"):
         add_event(session, swap, "return_problem",
-                  f"The return shipment reports {event.status.lower()}: {event.details or 'no details'}.")
+                  f"The return shipment reports {event.status.lower()}: {event.details or 'no details'}.",
+                  escalated=True)

@@ -32,8 +32,9 @@ TRANSITIONS: dict[SwapStatus, frozenset[SwapStatus]] = {
     W.RETURNED: frozenset({W.CLOSED, W.EXCEPTION}),
     W.CLOSED: frozenset(),
     W.CANCELLED: frozenset(),
-    # Someone resolved the exception: the swap goes back to where allocation can pick it up.
-    W.EXCEPTION: frozenset({W.RECEIVED, W.BACKORDERED, W.CANCELLED, W.CLOSED}),
+    # Someone resolved the exception: the swap goes back to where allocation can pick it up; or the
+    # courier found a parcel it had reported lost and it is moving again.
+    W.EXCEPTION: frozenset({W.RECEIVED, W.BACKORDERED, W.CANCELLED, W.CLOSED, W.SHIPPED}),
 }
 
 # Swaps that may still be cancelled and release their unit.

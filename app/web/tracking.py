@@ -33,7 +33,8 @@ HEADLINES = {
     SwapStatus.CANCELLED: "This request was cancelled",
     SwapStatus.EXCEPTION: "Something needs our attention; support is on it",
 }
-WORKER_EVENTS = {s.value for s in SwapStatus} | {"return_fallback", "return_reminder"}
+WORKER_EVENTS = {s.value for s in SwapStatus} | {"return_fallback", "return_reminder", "courier_attention",
+                                                 "out_for_delivery"}
 # Events whose timeline message is written for support (it names API keys, reasons or carrier errors)
 # are told to the worker in these words instead.
 WORKER_WORDS = {

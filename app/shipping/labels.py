@@ -1,0 +1,35 @@
+"""Writing what the carrier told us about a label onto its shipment: one place for it, whoever heard
+it (the purchase answer, a look-up after a lost answer, or a carrier event)."""
+
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import ExtraLabel, Shipment
+from app.shipping import outbox
+from app.shipping.carrier import Label
+
+VOID_EXTRA = "void_extra_labels"
+
+
+def record_label(row: Shipment, label: Label) -> None:
+    row.label_id, row.label_status = label.label_id, label.status
+    row.tracking_number = label.tracking_number or row.tracking_number
+    row.tracking_url = label.tracking_url or row.tracking_url
+    row.label_url = label.label_url or row.label_url
+    row.carrier = label.carrier or row.carrier
+    row.live = label.live
+    row.updated_at = clock.now()
+
+
+def record_extra_label(session: Session, row: Shipment, label_id: str, tracking_number: str | None, *,
+                       found_by: str) -> bool:
+    """A second label for a shipment that has one: keep it on record and queue its refund. Returns
+    False when it was known already."""
+    if label_id == row.label_id or session.query(ExtraLabel.id).filter_by(label_id=label_id).first():
+        return False
+    now = clock.now()
+    session.add(ExtraLabel(shipment_id=row.id, label_id=label_id, tracking_number=tracking_number,
+                           found_by=found_by, found_at=now, updated_at=now))
+    session.flush()
+    outbox.enqueue(session, VOID_EXTRA, swap_id=row.swap_id)
+    return True
