@@ -4,6 +4,7 @@ stored in the same commit."""
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -20,18 +21,35 @@ from app.swaps import idempotency
 
 IN_PROGRESS = 0
 
-# (session) -> (status, response model, extra headers); domain errors become stored problem responses.
-Action = Callable[[Session], tuple[int, BaseModel, dict]]
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: BaseModel
+    headers: dict
+    # What a retry is answered, when it must differ from the first answer: a one-time secret in the
+    # body (the worker's tracking link) is shown once and never stored.
+    replay_body: BaseModel | None = None
 
 
-def _render(request: Request, session: Session, action: Action) -> idempotency.StoredResponse:
+# (session) -> Answer; domain errors become stored problem responses.
+Action = Callable[[Session], Answer]
+
+
+def _render(request: Request, session: Session, action: Action) -> tuple[idempotency.StoredResponse,
+                                                                          idempotency.StoredResponse]:
+    """(the first answer, the answer stored for replays)."""
     try:
         with session.begin_nested():  # a domain error rolls back the business write, not the key
-            status, model, headers = action(session)
-        return idempotency.StoredResponse(status, model.model_dump_json().encode(), headers)
+            answer = action(session)
+        first = idempotency.StoredResponse(answer.status, answer.body.model_dump_json().encode(), answer.headers)
+        if answer.replay_body is None:
+            return first, first
+        return first, idempotency.StoredResponse(answer.status, answer.replay_body.model_dump_json().encode(),
+                                                 answer.headers)
     except DomainError as exc:
         body = json.dumps(domain_problem_body(request.url.path, exc)).encode()
-        return idempotency.StoredResponse(exc.status, body, {"content-type": PROBLEM_JSON})
+        problem = idempotency.StoredResponse(exc.status, body, {"content-type": PROBLEM_JSON})
+        return problem, problem
 
 
 def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
@@ -48,7 +66,8 @@ def run(request: Request, *, api_key: ApiKey, key: str | None, payload: dict, ac
         idempotency.check_key(key)
     if key is None:
         with unit_of_work(factory) as session:
-            return _respond(_render(request, session, action), replayed=False)
+            first, _ = _render(request, session, action)
+        return _respond(first, replayed=False)
     request_hash = idempotency.fingerprint({"path": request.url.path, "body": payload})
     for _ in range(5):
         session: Session = factory()
@@ -61,14 +80,14 @@ def run(request: Request, *, api_key: ApiKey, key: str | None, payload: dict, ac
             # Claim the key; a concurrent request with the same key blocks here until we commit.
             idempotency.store(session, api_key_id=api_key.id, key=key, request_hash=request_hash,
                               response=idempotency.StoredResponse(IN_PROGRESS, b"", {}))
-            result = _render(request, session, action)
+            first, stored = _render(request, session, action)
             session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.api_key_id == api_key.id, IdempotencyRecord.key == key)
-                .values(response_status=result.status, response_body=result.body, response_headers=result.headers)
+                .values(response_status=stored.status, response_body=stored.body, response_headers=stored.headers)
             )
             session.commit()
-            return _respond(result, replayed=False)
+            return _respond(first, replayed=False)
         except IntegrityError:
             session.rollback()  # someone else claimed the key and committed: loop to replay theirs
         finally:

@@ -36,7 +36,11 @@ def create_swap_request(body: SwapCreate, request: Request, key: Support, idempo
     def action(session):
         swap, token = intake.create_swap(session, body, actor=key.name)
         read = intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}")
-        return 201, read, {"Location": f"/api/v1/swap-requests/{swap.id}"}
+        replay = read.model_copy(update={"tracking_url": None, "tracking_url_note": (
+            "The tracking link is shown once, in the first answer to this request, and is not kept. "
+            f"POST /api/v1/swap-requests/{swap.id}/tracking-link issues a new one (the old one then stops "
+            "working).")})
+        return idempotent.Answer(201, read, {"Location": f"/api/v1/swap-requests/{swap.id}"}, replay_body=replay)
 
     return idempotent.run(request, api_key=key, key=idempotency_key, payload=body.model_dump(mode="json"),
                           action=action)
@@ -78,7 +82,7 @@ def cancel_swap_request(swap_id: Id, body: CancelRequest, request: Request, key:
 
     def action(session):
         swap = intake.cancel_swap(session, swap_id, body, actor=key.name)
-        return 200, intake.swap_read(session, swap), {}
+        return idempotent.Answer(200, intake.swap_read(session, swap), {})
 
     return idempotent.run(request, api_key=key, key=idempotency_key,
                           payload={"swap_id": swap_id, **body.model_dump(mode="json")}, action=action)

@@ -123,6 +123,8 @@ class SwapRead(Output):
     waitlist_position: int | None
     return_plan: ReturnMode | None = Field(description="How the broken unit actually comes back, once booked")
     tracking_url: str | None = Field(description="The worker's tracking page; shown only when issued")
+    tracking_url_note: str | None = Field(default=None, description="Why `tracking_url` is empty in a replayed "
+                                          "answer, and how to get a new link")
     shipments: list[ShipmentRead]
     created_at: datetime
     timeline: list[SwapEventRead]

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from app.models import CustodyEntry, Reservation, SwapRequest
+from app.models import CustodyEntry, IdempotencyRecord, Reservation, SwapRequest
 from app.swaps.allocation import Need, WaitingSwap, waitlist_order
 from tests import factories as f
 
@@ -206,17 +206,37 @@ def test_category_and_profile_request(client, keys, world):
 # ---- idempotency ----------------------------------------------------------------------------
 
 
-def test_idempotent_replay_returns_the_first_response_byte_for_byte(client, keys, world, session_factory):
+def test_idempotent_replay_returns_the_first_response_without_its_one_time_link(client, keys, world,
+                                                                                  session_factory):
     f.unit(client, keys["warehouse"], world["model"]["id"], world["lon"]["id"])
     body = swap_body(world["model"]["id"])
     first = post_swap(client, keys, body, key="k-1")
     again = post_swap(client, keys, dict(reversed(list(body.items()))), key="k-1")
+    third = post_swap(client, keys, body, key="k-1")
     assert first.status_code == again.status_code == 201
-    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
-    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true" and again.headers["location"] == first.headers["location"]
+    assert third.content == again.content  # replays are byte for byte the same
+    # The replay is the first answer, except the tracking link, which is shown once and not kept.
+    first_body, replayed = first.json(), again.json()
+    assert first_body["tracking_url"] and first_body["tracking_url_note"] is None
+    assert replayed["tracking_url"] is None and "tracking-link" in replayed["tracking_url_note"]
+    assert {k: v for k, v in replayed.items() if not k.startswith("tracking_url")} == {
+        k: v for k, v in first_body.items() if not k.startswith("tracking_url")}
+    # The link handed out first still works: a replay does not replace it.
+    assert client.get(first_body["tracking_url"].replace("http://127.0.0.1:8000", "")).status_code == 200
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(SwapRequest)) == 1
         assert s.scalar(select(func.count()).select_from(Reservation)) == 1
+
+
+def test_the_tracking_link_is_not_kept_in_the_stored_replay(client, keys, world, session_factory):
+    f.unit(client, keys["warehouse"], world["model"]["id"], world["lon"]["id"])
+    first = post_swap(client, keys, swap_body(world["model"]["id"]), key="k-secret")
+    token = first.json()["tracking_url"].rsplit("/", 1)[1]
+    with session_factory() as s:
+        stored = s.scalars(select(IdempotencyRecord)).one()
+    assert token.encode() not in stored.response_body and b"/t/" not in stored.response_body
+    assert token not in str(stored.response_headers)
 
 
 def test_idempotency_key_with_a_different_body_is_422(client, keys, world, session_factory):
