@@ -111,8 +111,10 @@ def update_unit(unit_id: Id, body: UnitUpdate, session: SessionDep, _: Warehouse
 
 @router.post("/{unit_id}/transitions", response_model=UnitRead, responses=problem_responses(404, 409))
 def transition_unit(unit_id: Id, body: TransitionRequest, session: SessionDep, key: Warehouse):
-    """Move the unit to `target_state`; a move the state machine forbids is a 409 naming the allowed ones."""
-    unit = units.transition_unit(
+    """Move the unit to `target_state` by hand. A move the state machine forbids is a 409 naming the
+    allowed ones; so is a move into the swap journey (reserved, packed, in transit, deployed, awaiting
+    return, returning), which names the flow that makes it, and a move of a unit a swap holds."""
+    unit = units.move_by_hand(
         session, unit_id, body.target_state, actor=key.name, reason=body.reason, reference=body.reference
     )
     return units.unit_read(unit)

@@ -1,10 +1,23 @@
 """All inventory SQL. A method that locks says so in its name."""
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.models import ConfigProfile, CustodyEntry, Depot, DeviceModel, ParLevel, SpareUnit
+from app.models import (
+    ConfigProfile,
+    CustodyEntry,
+    Depot,
+    DeviceModel,
+    ExpectedReturn,
+    ParLevel,
+    Reservation,
+    SpareUnit,
+    SwapRequest,
+)
+
+# Swap statuses in which the swap's unit is still on its way to the worker.
+_ON_ITS_WAY = ("allocated", "label_booked", "shipped")
 
 
 def get_depot(session: Session, depot_id: int) -> Depot:
@@ -41,6 +54,15 @@ def get_unit_for_update(session: Session, unit_id: int) -> SpareUnit:
     if unit is None:
         raise NotFound(f"No unit with id {unit_id}.")
     return unit
+
+
+def is_in_journey(session: Session, unit_id: int) -> bool:
+    """Whether a swap holds the unit (reserved, or on its way to the worker) or an open return expects
+    it back."""
+    held = exists().where(Reservation.unit_id == unit_id, Reservation.active == true())
+    on_its_way = exists().where(SwapRequest.unit_id == unit_id, SwapRequest.status.in_(_ON_ITS_WAY))
+    expected = exists().where(ExpectedReturn.unit_id == unit_id, ExpectedReturn.status == "open")
+    return bool(session.scalar(select(or_(held, on_its_way, expected))))
 
 
 def find_unit_by_code(session: Session, code: str) -> SpareUnit | None:

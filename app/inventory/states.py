@@ -47,9 +47,43 @@ TRANSITIONS: dict[UnitState, frozenset[UnitState]] = {
 # States a unit may be created in (by the API or a CSV import).
 INITIAL_STATES = frozenset({S.RECEIVING, S.TRIAGE, S.REFURBISHING, S.READY})
 
+# States of the swap journey, and the flow that alone may move a unit into them. A move by hand
+# (POST /units/{id}/transitions) never reaches them: it would hold or ship a unit no swap knows of.
+JOURNEY_FLOWS: dict[UnitState, str] = {
+    S.RESERVED: "a swap reserves it: POST /api/v1/swap-requests (a waiting swap takes a unit as it becomes "
+                "ready)",
+    S.PACKED: "the scan station packs a reserved unit once its swap's label is booked: POST /api/v1/scans",
+    S.IN_TRANSIT: "the courier's tracking events move a swap's unit: it is in transit once collected",
+    S.DEPLOYED: "the courier's tracking events move a swap's unit: it is deployed once delivered",
+    S.AWAITING_RETURN: "the replaced device awaits return once its swap's replacement is delivered",
+    S.RETURNING: "the replaced device is returning once the courier collects it for its swap",
+}
+
 
 def allowed_next(state: UnitState) -> list[str]:
     return sorted(s.value for s in TRANSITIONS[state])
+
+
+def check_manual_transition(current: UnitState, target: UnitState, *, in_journey: bool) -> None:
+    """A move asked for by hand: the state machine's, minus the swap journey's own moves. `in_journey`:
+    a swap or an open return holds the unit, so it moves only with them."""
+    if target in JOURNEY_FLOWS:
+        raise InvalidTransition(
+            f"A unit reaches '{target.value}' only through the swap journey, not by hand: {JOURNEY_FLOWS[target]}.",
+            current_state=current.value, target_state=target.value, flow=JOURNEY_FLOWS[target],
+            allowed=manual_next(current),
+        )
+    if in_journey and current in JOURNEY_FLOWS:
+        raise InvalidTransition(
+            f"This unit is '{current.value}' for a swap or an open return and moves only with it: cancel the swap "
+            "to release it, or scan it in at the scan station when it comes back.",
+            current_state=current.value, target_state=target.value, allowed=[],
+        )
+    check_transition(current, target)
+
+
+def manual_next(state: UnitState) -> list[str]:
+    return sorted(s.value for s in TRANSITIONS[state] if s not in JOURNEY_FLOWS)
 
 
 def check_transition(current: UnitState, target: UnitState) -> None:

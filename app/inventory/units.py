@@ -10,7 +10,7 @@ from app import clock
 from app.errors import Conflict, Unprocessable
 from app.inventory import ledger, repository
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
-from app.inventory.states import INITIAL_STATES, UnitState, allowed_next, check_transition
+from app.inventory.states import INITIAL_STATES, UnitState, allowed_next, check_manual_transition, check_transition
 from app.models import SpareUnit
 
 # Called with (session, unit) after a unit becomes ready, so waiting swaps can claim it.
@@ -111,6 +111,15 @@ def move_unit(session: Session, unit_id: int, data: UnitMove, *, actor: str) -> 
     ledger.record(session, unit, from_state=unit.state, from_depot_id=from_depot, actor=actor, reason=data.reason)
     _after_state_change(session, unit)
     return unit
+
+
+def move_by_hand(session: Session, unit_id: int, target: UnitState, *, actor: str, reason: str,
+                 reference: str | None = None) -> SpareUnit:
+    """A state change asked for through the API (warehouse): never into the swap journey, and never
+    for a unit a swap or an open return holds."""
+    unit = repository.get_unit_for_update(session, unit_id)
+    check_manual_transition(UnitState(unit.state), target, in_journey=repository.is_in_journey(session, unit.id))
+    return transition_unit(session, unit, target, actor=actor, reason=reason, reference=reference)
 
 
 def transition_unit(

@@ -7,10 +7,11 @@ from sqlalchemy import func, select
 from app.models import CustodyEntry, Scan
 from tests import factories as f
 from tests.e2e.test_returns_flow import move
+from tests.support.arrange import out_with_a_worker
 
 
 @pytest.fixture
-def shelves(client, keys, frozen_clock):
+def shelves(client, keys, frozen_clock, session_factory):
     admin, wh = keys["admin"], keys["warehouse"]
     lon, nyc = f.depot(client, admin, "LON"), f.depot(client, admin, "NYC")
     model = f.model(client, admin)
@@ -18,7 +19,7 @@ def shelves(client, keys, frozen_clock):
              for name, state in [("ready", "ready"), ("triage", "triage"), ("missing", "ready"), ("out", "ready"),
                                  ("retired", "triage")]}
     units["elsewhere"] = f.unit(client, wh, model["id"], nyc["id"])
-    move(client, keys, units["out"]["id"], "reserved", "packed", "in_transit", "deployed")
+    out_with_a_worker(session_factory, units["out"]["id"])
     move(client, keys, units["retired"]["id"], "retired")
     return {"lon": lon, "nyc": nyc, "units": units}
 

@@ -116,7 +116,7 @@ def test_domain_errors_carry_their_extension_members(client, keys):
     depot = f.depot(client, keys["admin"])
     model = f.model(client, keys["admin"])
     unit = f.unit(client, keys["warehouse"], model["id"], depot["id"])
-    r = client.post(f"/api/v1/units/{unit['id']}/transitions", json={"target_state": "deployed", "reason": "x"},
+    r = client.post(f"/api/v1/units/{unit['id']}/transitions", json={"target_state": "received", "reason": "x"},
                     headers=keys["warehouse"])
     body = problem(r, 409)
     assert body["type"] == "/problems/invalid-transition"

@@ -13,9 +13,10 @@ from app import cli
 from app.jobs import work
 from app.settings import get_settings
 from tests import factories as f
-from tests.e2e.test_returns_flow import move, scan
+from tests.e2e.test_returns_flow import scan
 from tests.e2e.test_shipping_flow import hook
 from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support.arrange import out_with_a_worker
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def world(client, keys, frozen_clock, app):
 
     def deployed():
         unit = spare()
-        move(client, keys, unit["id"], "reserved", "packed", "in_transit", "deployed")
+        out_with_a_worker(app.state.session_factory, unit["id"])
         return unit
 
     def swap(ticket, broken, mode, model_id=model["id"]):

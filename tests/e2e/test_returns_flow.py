@@ -9,6 +9,7 @@ from app.jobs import work
 from tests import factories as f
 from tests.e2e.test_shipping_flow import hook
 from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support.arrange import out_with_a_worker
 
 
 def move(client, keys, unit_id, *states):
@@ -51,12 +52,13 @@ def bench(client, keys, frozen_clock, app):
         return {**client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json(),
                 "tracking_url": created["tracking_url"]}  # shown once, at creation
 
-    return {"lon": lon, "model": model, "profile": prof, "spare": spare, "swap_for": swap_for}
+    return {"lon": lon, "model": model, "profile": prof, "spare": spare, "swap_for": swap_for,
+            "session_factory": app.state.session_factory}
 
 
 def deployed_spare(client, keys, bench):
     old = bench["spare"]()
-    move(client, keys, old["id"], "reserved", "packed", "in_transit", "deployed")
+    out_with_a_worker(bench["session_factory"], old["id"])
     return old
 
 

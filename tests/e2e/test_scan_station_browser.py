@@ -16,6 +16,7 @@ import pytest
 from app.jobs import work
 from tests import factories as f
 from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support.arrange import out_with_a_worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -181,10 +182,7 @@ def test_receiving_a_return_and_its_checklist(browser, live_server, api, keys, a
     from selenium.webdriver.common.by import By
 
     old = depot_world["spare"]()
-    for state in ("reserved", "packed", "in_transit", "deployed"):
-        r = api.post(f"/api/v1/units/{old['id']}/transitions", json={"target_state": state, "reason": "arrange"},
-                     headers=keys["warehouse"])
-        assert r.status_code == 200, r.text
+    out_with_a_worker(app.state.session_factory, old["id"])
     depot_world["spare"]()  # the replacement
     swap = post_swap(api, keys, swap_body(depot_world["model"]["id"], return_mode="return_box",
                                           broken_unit=old["asset_tag"])).json()

@@ -8,8 +8,13 @@ from sqlalchemy import select, text
 from app.inventory.states import TRANSITIONS, UnitState
 from app.models import CustodyEntry
 from tests import factories as f
+from tests.e2e.test_swaps_api import post_swap, swap_body
 
+# The swap journey's states, written out here (not read from the code under test).
+JOURNEY = {"reserved", "packed", "in_transit", "deployed", "awaiting_return", "returning"}
 ALLOWED = [(a.value, b.value) for a, targets in TRANSITIONS.items() for b in sorted(targets)]
+BY_HAND = [(a, b) for a, b in ALLOWED if b not in JOURNEY]
+INTO_JOURNEY = [(a, b) for a, b in ALLOWED if b in JOURNEY]
 
 
 @pytest.fixture
@@ -26,7 +31,7 @@ def _put_in_state(session_factory, unit_id: int, state: str) -> None:
         s.execute(text("UPDATE spare_units SET state = :st WHERE id = :id"), {"st": state, "id": unit_id})
 
 
-@pytest.mark.parametrize("current,target", ALLOWED)
+@pytest.mark.parametrize("current,target", BY_HAND)
 def test_every_allowed_transition_moves_the_unit_and_writes_the_ledger(
     client, keys, stock, session_factory, current, target
 ):
@@ -45,8 +50,8 @@ def test_every_allowed_transition_moves_the_unit_and_writes_the_ledger(
 
 @pytest.mark.parametrize(
     "current,target",
-    [("ready", "deployed"), ("receiving", "ready"), ("retired", "ready"), ("in_transit", "ready"),
-     ("received", "ready"), ("reserved", "deployed")],
+    [("ready", "received"), ("receiving", "ready"), ("retired", "ready"), ("in_transit", "ready"),
+     ("received", "ready"), ("triage", "lost")],
 )
 def test_forbidden_transition_is_409_problem_and_changes_nothing(
     client, keys, stock, session_factory, current, target
@@ -66,11 +71,60 @@ def test_forbidden_transition_is_409_problem_and_changes_nothing(
     assert client.get(f"/api/v1/units/{unit['id']}/history", headers=keys["support"]).json() == before
 
 
-def test_full_life_writes_a_continuous_ledger(client, keys, stock):
+@pytest.mark.parametrize("current,target", INTO_JOURNEY)
+def test_the_swap_journey_is_never_walked_by_hand(client, keys, stock, session_factory, current, target):
     depot, model = stock
     unit = f.unit(client, keys["warehouse"], model["id"], depot["id"], state="receiving")
-    path = ["triage", "refurbishing", "ready", "reserved", "packed", "in_transit", "deployed",
-            "awaiting_return", "returning", "received", "triage", "retired"]
+    _put_in_state(session_factory, unit["id"], current)
+    before = client.get(f"/api/v1/units/{unit['id']}/history", headers=keys["support"]).json()
+    r = client.post(f"/api/v1/units/{unit['id']}/transitions", headers=keys["admin"],
+                    json={"target_state": target, "reason": "by hand"})
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["target_state"] == target and body["flow"] and target.replace("_", " ") in r.text.replace("_", " ")
+    assert client.get(f"/api/v1/units/{unit['id']}", headers=keys["support"]).json()["state"] == current
+    assert client.get(f"/api/v1/units/{unit['id']}/history", headers=keys["support"]).json() == before
+
+
+def test_a_ready_unit_cannot_be_reserved_packed_and_shipped_without_a_swap(client, keys, stock):
+    depot, model = stock
+    unit = f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    for target, flow_word in (("reserved", "swap-requests"), ("packed", "scan"), ("in_transit", "courier")):
+        r = client.post(f"/api/v1/units/{unit['id']}/transitions", headers=keys["warehouse"],
+                        json={"target_state": target, "reason": "walk it"})
+        assert r.status_code == 409 and flow_word in r.json()["flow"], r.text
+    assert client.get(f"/api/v1/units/{unit['id']}", headers=keys["support"]).json()["state"] == "ready"
+    assert client.get("/api/v1/reconciliation/invariants", headers=keys["support"]).json() == {
+        "ok": True, "breaches": []}
+
+
+def test_a_unit_held_by_a_swap_moves_only_with_it(client, keys, stock):
+    depot, model = stock
+    unit = f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    swap = post_swap(client, keys, swap_body(model["id"], return_mode="no_return")).json()
+    assert swap["unit_id"] == unit["id"]
+    for target in ("ready", "lost"):
+        r = client.post(f"/api/v1/units/{unit['id']}/transitions", headers=keys["admin"],
+                        json={"target_state": target, "reason": "by hand"})
+        assert r.status_code == 409 and "cancel the swap" in r.json()["detail"], r.text
+    assert client.get("/api/v1/reconciliation/invariants", headers=keys["support"]).json()["ok"] is True
+
+
+def test_a_device_out_with_nobody_expecting_it_back_can_be_written_off_by_hand(client, keys, stock,
+                                                                               session_factory):
+    depot, model = stock
+    unit = f.unit(client, keys["warehouse"], model["id"], depot["id"], state="receiving")
+    _put_in_state(session_factory, unit["id"], "deployed")  # an old laptop with a worker, no swap
+    r = client.post(f"/api/v1/units/{unit['id']}/transitions", headers=keys["warehouse"],
+                    json={"target_state": "lost", "reason": "leaver kept it"})
+    assert r.status_code == 200 and r.json()["state"] == "lost"
+
+
+def test_a_manual_life_writes_a_continuous_ledger(client, keys, stock):
+    depot, model = stock
+    unit = f.unit(client, keys["warehouse"], model["id"], depot["id"], state="receiving")
+    path = ["triage", "refurbishing", "ready", "refurbishing", "ready", "lost", "triage", "retired"]
     for target in path:
         r = client.post(f"/api/v1/units/{unit['id']}/transitions", headers=keys["warehouse"],
                         json={"target_state": target, "reason": f"to {target}"})
