@@ -10,7 +10,13 @@ from app import clock
 from app.errors import Conflict, Unprocessable
 from app.inventory import ledger, repository
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
-from app.inventory.states import INITIAL_STATES, UnitState, allowed_next, check_manual_transition, check_transition
+from app.inventory.states import (
+    INITIAL_STATES,
+    UnitState,
+    allowed_next,
+    check_manual_transition,
+    check_transition,
+)
 from app.models import SpareUnit
 
 # Called with (session, unit) after a unit becomes ready, so waiting swaps can claim it.
