@@ -95,21 +95,24 @@ def seed_demo() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the background jobs (outbox, tracking poll, waitlist sweep) in the foreground. Safe to run
-    in several processes against one PostgreSQL."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """Run the background work in the foreground: the outbox (courier bookings, label refunds) and the
+    sweeps (tracking poll, waitlist, returns). Safe to run in several processes against one PostgreSQL.
+    SIGTERM or Ctrl-C stops it cleanly: a carrier call under way is finished and recorded, the job is
+    handed back for another worker, and nothing stays claimed."""
+    import signal
 
-    from app.jobs.scheduler import build_scheduler
+    from app.jobs.scheduler import BackgroundWork
     from app.shipping.carriers import make_carrier
 
     settings = get_settings()
-    scheduler = build_scheduler(_factory(), make_carrier(settings), scheduler_cls=BlockingScheduler,
-                                poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds))
-    typer.echo("worker running; Ctrl-C stops it")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    work = BackgroundWork(_factory(), make_carrier(settings),
+                          poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
+                          lease=timedelta(seconds=settings.outbox_lease_seconds))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: work.stop())
+    typer.echo("worker running; SIGTERM or Ctrl-C stops it")
+    work.run()
+    typer.echo("worker stopped")
 
 
 @app.command()

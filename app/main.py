@@ -1,5 +1,6 @@
 """create_app(): routers, error handlers, lifespan."""
 
+import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from app.api import (
 )
 from app.api.guard import RequestGuard
 from app.db import make_engine, make_session_factory
-from app.jobs.scheduler import build_scheduler
+from app.jobs.scheduler import BackgroundWork
 from app.keyring import Keyring
 from app.logging import configure_logging
 from app.pagination import Cursors
@@ -46,14 +47,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        scheduler = None
+        background = thread = None
         if settings.run_background_jobs:
-            scheduler = build_scheduler(factory, carrier,
-                                        poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds))
-            scheduler.start()
+            background = BackgroundWork(factory, carrier,
+                                        poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
+                                        lease=timedelta(seconds=settings.outbox_lease_seconds))
+            thread = threading.Thread(target=background.run, name="background-work", daemon=True)
+            thread.start()
         yield
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if background is not None:
+            background.stop()
+            thread.join(timeout=settings.outbox_lease_seconds)
         engine.dispose()
 
     app = FastAPI(title="Spares & courier-swap service", version="0.1.0", description=DESCRIPTION,

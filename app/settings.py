@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     # A Shippo test-mode event about a shipment bought with a live key is never applied: "record"
     # keeps it beside the shipment's events, "ignore" keeps only the webhook receipt.
     shippo_test_events: Literal["record", "ignore"] = "record"
+    # How long Shippo may take to answer a call (seconds) before it counts as lost.
+    shippo_timeout_seconds: float = Field(default=30.0, gt=0)
+    # An outbox job's lease (seconds): extended every third of it while the job runs; a killed worker's
+    # job is taken over once it runs out.
+    outbox_lease_seconds: float = Field(default=30.0, ge=1)
     # Poll the carrier for shipments with no tracking news for this long (seconds).
     tracking_poll_quiet_seconds: int = 3600
     # The simulated carrier's pace: when a label goes in transit and is delivered, after purchase.

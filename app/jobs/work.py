@@ -9,60 +9,38 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import clock
 from app.db import is_postgres, unit_of_work
 from app.inventory.returns import overdue_and_lost
-from app.models import OutboxJob, Shipment, SwapRequest
+from app.jobs.runner import Kind, OutboxRunner
+from app.models import Shipment
 from app.shipping import booking, outbox, refunds
 from app.shipping.carrier import Carrier, CarrierError
+from app.shipping.labels import VOID_EXTRA
 from app.shipping.tracking import FINAL, Event, apply_event
 from app.swaps import idempotency
 from app.swaps.reserve import serve_waitlist
-from app.swaps.states import TRANSITIONS, SwapStatus
-from app.swaps.timeline import add_event, move
 
 log = logging.getLogger("app.jobs")
-HANDLERS = {
-    "book_swap": lambda factory, carrier, job: booking.book_swap(factory, carrier, job.swap_id),
-    refunds.KIND: lambda factory, carrier, job: refunds.void_labels(factory, carrier, job.swap_id),
+
+# The outbox's kinds of job: what each does, and what to call it when it fails for good.
+KINDS = {
+    "book_swap": Kind(lambda ctx: booking.book_swap(ctx.factory, ctx.carrier, ctx.swap_id, fence=ctx.lease.fence),
+                      "Booking the courier"),
+    refunds.KIND: Kind(lambda ctx: refunds.void_labels(ctx.factory, ctx.carrier, ctx.swap_id, fence=ctx.lease.fence),
+                       "Voiding the unused labels"),
+    VOID_EXTRA: Kind(lambda ctx: refunds.void_extra_labels(ctx.factory, ctx.carrier, ctx.swap_id,
+                                                           fence=ctx.lease.fence),
+                     "Refunding a label bought twice"),
 }
-FAILED = {"book_swap": "Booking the courier", refunds.KIND: "Voiding the unused labels"}
 
 
-def run_outbox(factory: sessionmaker[Session], carrier: Carrier, *, limit: int = 20) -> int:
-    """Claim due jobs (committed before any carrier call), run each, record the outcome."""
-    with unit_of_work(factory) as session:
-        jobs = [(j.id, j.kind, j.swap_id) for j in outbox.claim(session, limit=limit)]
-    for job_id, kind, swap_id in jobs:
-        try:
-            HANDLERS[kind](factory, carrier, _Job(job_id, kind, swap_id))
-        except CarrierError as exc:
-            _settle(factory, job_id, str(exc), retryable=exc.retryable, retry_after=exc.retry_after)
-        except Exception as exc:  # an unexpected failure is retried too: nothing is dropped
-            log.exception("outbox job %s (%s) failed", job_id, kind)
-            _settle(factory, job_id, f"{type(exc).__name__}: {exc}", retryable=True)
-        else:
-            with unit_of_work(factory) as session:
-                outbox.complete(session.get(OutboxJob, job_id))
-    return len(jobs)
+def outbox_runner(factory: sessionmaker[Session], carrier: Carrier, *, lease: timedelta = outbox.DEFAULT_LEASE,
+                  stopping=None) -> OutboxRunner:
+    return OutboxRunner(factory, carrier, KINDS, lease=lease, stopping=stopping)
 
 
-class _Job:
-    def __init__(self, job_id: int, kind: str, swap_id: int | None):
-        self.id, self.kind, self.swap_id = job_id, kind, swap_id
-
-
-def _settle(factory, job_id: int, error: str, *, retryable: bool, retry_after: float | None = None) -> None:
-    with unit_of_work(factory) as session:
-        job = session.get(OutboxJob, job_id)
-        if retryable and outbox.retry_later(job, error, retry_after=retry_after):
-            return
-        outbox.fail(job, error)
-        if job.swap_id is None:
-            return
-        swap = session.get(SwapRequest, job.swap_id)
-        message = f"{FAILED[job.kind]} failed after {job.attempts} attempt(s): {error}. Escalated to support."
-        if SwapStatus.EXCEPTION in TRANSITIONS[SwapStatus(swap.status)]:
-            move(session, swap, SwapStatus.EXCEPTION, message, job_id=job.id, escalated=True)
-        else:  # e.g. a cancelled swap whose labels could not be voided: it stays cancelled
-            add_event(session, swap, "escalated", message, job_id=job.id, escalated=True)
+def run_outbox(factory: sessionmaker[Session], carrier: Carrier, *, limit: int = 20,
+               lease: timedelta = outbox.DEFAULT_LEASE) -> int:
+    """Run due jobs one at a time until none is due (or `limit` ran); returns how many ran."""
+    return outbox_runner(factory, carrier, lease=lease).run_until_idle(limit)
 
 
 def poll_tracking(factory: sessionmaker[Session], carrier: Carrier, *, quiet_for: timedelta,

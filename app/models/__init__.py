@@ -8,6 +8,7 @@ from app.models.service import ServiceSecret
 from app.models.shipments import (
     ExtraLabel,
     OutboxJob,
+    PickupRequest,
     Shipment,
     TrackingEventRecord,
     WebhookReceipt,
@@ -29,6 +30,7 @@ __all__ = [
     "IdempotencyRecord",
     "OutboxJob",
     "ParLevel",
+    "PickupRequest",
     "Reservation",
     "Scan",
     "ServiceSecret",

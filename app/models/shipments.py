@@ -63,6 +63,30 @@ class Shipment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PickupRequest(Base):
+    """A courier collection asked for: recorded (committed) before the carrier is called and settled
+    after, so a call whose answer was lost is looked up, never blindly booked again.
+
+    requesting: asked, answer not (yet) known · confirmed · failed: refused before it was made, safe
+    to ask again · unconfirmed: the answer was lost and the carrier cannot be asked about pickups, so
+    support confirms it by phone · refused: the carrier does not collect here · orphaned: a courier
+    visit nobody needs any more (its swap was cancelled), for support to cancel with the carrier."""
+
+    __tablename__ = "pickup_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    carrier_pickup_id: Mapped[str | None] = mapped_column(String(100))
+    confirmation_code: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class TrackingEventRecord(Base):
     """Each distinct carrier event once: replays (by webhook or poll) hit the unique key and change
     nothing. The key is status, substatus and the carrier's date for the event (null for some)."""
@@ -118,7 +142,7 @@ class ExtraLabel(Base):
 
 class OutboxJob(Base):
     """Work on an outside system, written in the same transaction as the change that needs it.
-    A worker claims due jobs (SKIP LOCKED), commits the claim, then calls out."""
+    A worker claims a due job (SKIP LOCKED) under a lease, commits the claim, then calls out."""
 
     __tablename__ = "outbox_jobs"
     __table_args__ = (Index("ix_outbox_jobs_due", "status", "next_attempt_at"),)
@@ -131,6 +155,8 @@ class OutboxJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set at each claim; the worker holding it is the only one whose writes about the job count.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

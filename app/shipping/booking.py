@@ -2,14 +2,17 @@
 swap) a pickup at the worker's door on the delivery day.
 
 Runs in the outbox worker, never in a request. Each step commits on its own and never holds a
-transaction open across a carrier call. A label is bought at most once per shipment: the chosen
-rate is committed before buying, and a retry first asks the carrier for a label already bought for
-that rate and reference (a purchase whose answer was lost), adopting it instead of buying again."""
+transaction open across a carrier call. Every call that spends money (a label, a pickup) is preceded
+by `fence(session)` in the transaction that records the intent: it proves the worker still holds the
+job's lease, else the step stops before spending. A label is bought at most once per shipment: the
+chosen rate is committed before buying, and *every* purchase is preceded by a look-up of labels
+already bought for that rate and reference (a purchase whose answer was lost, or another worker's),
+which are adopted instead; a second label found that way is recorded and refunded."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from time import sleep
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +21,7 @@ from app import clock
 from app.db import unit_of_work
 from app.inventory import returns
 from app.models import Shipment, SwapRequest
-from app.shipping import refunds
+from app.shipping import pickups, refunds
 from app.shipping.calendar import add_business_days
 from app.shipping.carrier import (
     Address,
@@ -27,13 +30,14 @@ from app.shipping.carrier import (
     PermanentCarrierError,
     TemporaryCarrierError,
 )
-from app.shipping.labels import record_label
+from app.shipping.labels import record_extra_label, record_label
 from app.shipping.rates import choose_rate
 from app.swaps.schemas import ReturnMode
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import add_event, move
 
 OUTBOUND, RETURN = "outbound", "return"
+Fence = Callable[[Session], None]  # raises when the job is no longer this worker's to do
 READ_TRIES = 3  # reads (rates, label look-ups) are retried in place; a purchase never is
 READ_PAUSE_SECONDS = 0.5
 
@@ -91,7 +95,7 @@ def _shipment(session: Session, swap_id: int, direction: str, provider: str) -> 
     return row
 
 
-def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int) -> None:
+def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
     with unit_of_work(factory) as session:
         swap = session.get(SwapRequest, swap_id)
         if swap is None or swap.status != SwapStatus.ALLOCATED or swap.unit is None:
@@ -99,15 +103,20 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int) ->
             return  # cancelled, backordered again or already booked: nothing (more) to do
         plan = _plan(session, swap)
     transit_days = _business_days(plan.ship_date, plan.promised_date, plan.depot_country)
-    outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None)
+    outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None,
+                             fence=fence)
     ret = None
     if plan.return_mode != ReturnMode.NO_RETURN:
         if not _still_wanted(factory, swap_id):
             return
-        ret = _ensure_label(factory, carrier, plan, RETURN, max_days=None, carrier_token=outbound.carrier)
+        ret = _ensure_label(factory, carrier, plan, RETURN, max_days=None, carrier_token=outbound.carrier,
+                            fence=fence)
     return_plan, pickup_note = plan.return_mode.value, None
     if plan.return_mode == ReturnMode.SWAP_AT_DOOR and ret is not None:
-        return_plan, pickup_note = _ensure_pickup(factory, carrier, plan, ret)
+        return_plan, pickup_note = pickups.ensure_pickup(factory, carrier, swap_id=plan.swap_id, shipment_id=ret.id,
+                                                         label_id=ret.label_id, address=plan.worker,
+                                                         timezone=plan.worker_timezone, day=plan.promised_date,
+                                                         fence=fence)
     _finish(factory, plan, outbound, ret, return_plan, pickup_note)
 
 
@@ -136,12 +145,12 @@ def _business_days(start: date, end: date, country: str) -> int:
 
 
 def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, *, max_days: int | None,
-                  carrier_token: str | None) -> Shipment:
+                  carrier_token: str | None, fence: Fence) -> Shipment:
     with unit_of_work(factory) as session:
         row = _shipment(session, plan.swap_id, direction, carrier.name)
         if row.label_status == "SUCCESS":
             return row
-        rate_id, reference = row.rate_id, row.reference
+        rate_id, reference, known = row.rate_id, row.reference, row.label_id
     if rate_id is None:
         rates = _read(carrier.get_rates, from_addr=plan.depot, to_addr=plan.worker, parcel=plan.parcel,
                       reference=reference, is_return=direction == RETURN)
@@ -150,41 +159,36 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
             raise PermanentCarrierError(f"no {direction} rate offered for swap {plan.swap_id}")
         with unit_of_work(factory) as session:  # committed before buying: a retry looks for this rate's label
             row = _shipment(session, plan.swap_id, direction, carrier.name)
-            row.rate_id, row.carrier, row.service_level = rate.rate_id, rate.carrier, rate.service_level
-            row.service_name, row.amount, row.currency = rate.service_name, rate.amount, rate.currency
-            row.estimated_days, row.updated_at = rate.estimated_days, clock.now()
-        rate_id = rate.rate_id
-    label = _read(carrier.find_label, rate_id=rate_id, reference=reference) or carrier.buy_label(
-        rate_id=rate_id, reference=reference)
+            fence(session)
+            if row.rate_id is None:
+                row.rate_id, row.carrier, row.service_level = rate.rate_id, rate.carrier, rate.service_level
+                row.service_name, row.amount, row.currency = rate.service_name, rate.amount, rate.currency
+                row.estimated_days, row.updated_at = rate.estimated_days, clock.now()
+            rate_id = row.rate_id
+    # Adopt before buying, every time: a label bought by an attempt whose answer was lost (or by a
+    # worker that lost its lease mid-purchase) is found by its rate and reference.
+    found = _read(carrier.find_labels, rate_id=rate_id, reference=reference)
+    if not found:
+        with unit_of_work(factory) as session:
+            fence(session)  # the last word before spending: this job is still ours
+        found = [carrier.buy_label(rate_id=rate_id, reference=reference)]
+    label = next((x for x in found if x.label_id == known), found[0])
     if label.status == "QUEUED":
         label = _read(carrier.get_label, label_id=label.label_id)
     with unit_of_work(factory) as session:
         row = _shipment(session, plan.swap_id, direction, carrier.name)
-        record_label(row, label)
+        if row.label_status == "SUCCESS" and row.label_id != label.label_id:
+            extras = [label, *found]  # another attempt recorded its label first: keep that one
+        else:
+            record_label(row, label)
+            extras = found
+        for extra in extras:
+            if extra.label_id != row.label_id and extra.status == "SUCCESS":
+                record_extra_label(session, row, extra.label_id, extra.tracking_number, found_by="lookup")
         result = row
-    if label.status != "SUCCESS":
+    if result.label_status != "SUCCESS":
         raise TemporaryCarrierError(f"{direction} label {label.label_id} still {label.status}")
     return result
-
-
-def _ensure_pickup(factory, carrier: Carrier, plan: BookingPlan, ret: Shipment) -> tuple[str, str | None]:
-    if ret.pickup_id:
-        return ReturnMode.SWAP_AT_DOOR.value, None
-    tz = ZoneInfo(plan.worker_timezone)
-    start = datetime.combine(plan.promised_date, time(9, 0), tzinfo=tz)
-    end = datetime.combine(plan.promised_date, time(17, 0), tzinfo=tz)
-    try:
-        pickup = carrier.book_pickup(address=plan.worker, label_ids=[ret.label_id], start=start, end=end,
-                                     reference=f"swap-{plan.swap_id}-pickup")
-    except PermanentCarrierError as exc:
-        # Shippo books pickups only for some carriers: fall back to a return label in the box.
-        return ReturnMode.RETURN_BOX.value, (f"A same-visit collection could not be booked ({exc}); "
-                                             "a prepaid return label goes in the box instead.")
-    with unit_of_work(factory) as session:
-        row = _shipment(session, plan.swap_id, RETURN, carrier.name)
-        row.pickup_id, row.pickup_confirmation = pickup.pickup_id, pickup.confirmation_code
-        row.pickup_date, row.updated_at = plan.promised_date, clock.now()
-    return ReturnMode.SWAP_AT_DOOR.value, None
 
 
 def _finish(factory, plan: BookingPlan, outbound: Shipment, ret: Shipment | None, return_plan: str,

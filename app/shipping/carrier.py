@@ -3,14 +3,14 @@
 Two adapters implement it: `ShippoCarrier` (the real API) and `SimulatedCarrier` (the embedded
 default). Every call is synchronous and may raise `CarrierError`.
 
-Buying a label is not idempotent at the carrier. After *any* retryable error from `buy_label`
-(timeout, 5xx, 429) the label may have been bought anyway, so callers reconcile with
-`find_label(rate_id=…, reference=…)` and adopt what it returns before buying again.
+Buying a label or a pickup is not idempotent at the carrier. After an error the request may have
+taken effect anyway (`CarrierError.maybe_done`), so callers look for the result first
+(`find_labels(rate_id=…, reference=…)`, `find_pickup(…)`) and adopt it before asking again.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Protocol, get_args
 
@@ -109,7 +109,8 @@ class AddressCheck:
 
 class CarrierError(Exception):
     """A carrier call failed. `retryable` says whether the same call may succeed later;
-    `retry_after` (seconds) is the carrier's hint, when it gave one."""
+    `retry_after` (seconds) is the carrier's hint, when it gave one; `maybe_done` whether the request
+    may have taken effect all the same (its answer was lost, or the server failed midway)."""
 
     def __init__(
         self,
@@ -119,16 +120,20 @@ class CarrierError(Exception):
         retry_after: float | None = None,
         status_code: int | None = None,
         messages: Sequence[str] = (),
+        maybe_done: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status_code = status_code
         self.messages = list(messages)  # the carrier's own texts, for operators
+        self.maybe_done = maybe_done
 
 
 class TemporaryCarrierError(CarrierError):
-    """5xx, 429, timeouts, connection failures: try again later (after reconciling a purchase)."""
+    """5xx, 429, timeouts, connection failures: try again later (after looking for what an attempt
+    whose answer was lost did). Unless the carrier refused before acting (429, 503, no connection
+    made), the request may have been carried out."""
 
     def __init__(
         self,
@@ -137,6 +142,7 @@ class TemporaryCarrierError(CarrierError):
         retry_after: float | None = None,
         status_code: int | None = None,
         messages: Sequence[str] = (),
+        maybe_done: bool = True,
     ) -> None:
         super().__init__(
             message,
@@ -144,6 +150,7 @@ class TemporaryCarrierError(CarrierError):
             retry_after=retry_after,
             status_code=status_code,
             messages=messages,
+            maybe_done=maybe_done,
         )
 
 
@@ -164,6 +171,7 @@ def check_reference(reference: str) -> str:
 
 class Carrier(Protocol):
     name: str  # "shippo" | "simulated"
+    finds_pickups: bool  # whether `find_pickup` can see pickups booked earlier (Shippo cannot)
 
     def validate_address(self, addr: Address) -> AddressCheck: ...
 
@@ -182,11 +190,12 @@ class Carrier(Protocol):
 
     def buy_label(self, *, rate_id: str, reference: str) -> Label:
         """Buy the label for a rate; `reference` (≤100 chars) is stored with it so that
-        `find_label` can recognise it. May return a QUEUED label: poll `get_label`."""
+        `find_labels` can recognise it. May return a QUEUED label: poll `get_label`."""
         ...
 
-    def find_label(self, *, rate_id: str, reference: str) -> Label | None:
-        """A usable label already bought for this rate and reference, if any."""
+    def find_labels(self, *, rate_id: str, reference: str) -> list[Label]:
+        """Every usable (bought or queued) label already bought for this rate and reference, oldest
+        first: one after a purchase whose answer was lost, two if it was bought twice."""
         ...
 
     def get_label(self, label_id: str) -> Label: ...
@@ -200,6 +209,11 @@ class Carrier(Protocol):
         end: datetime,
         reference: str,
     ) -> Pickup: ...
+
+    def find_pickup(self, *, reference: str, label_ids: list[str], day: date) -> Pickup | None:
+        """A pickup already booked for these labels on that day, when the carrier can say
+        (`finds_pickups`); None otherwise."""
+        ...
 
     def refund_label(self, *, label_id: str) -> Refund:
         """Void an unused label and get its price back. Safe to repeat: a label already refunded

@@ -11,7 +11,8 @@ def make_carrier(settings: Settings) -> Carrier:
     if settings.shippo_api_key:
         from app.shipping.shippo_carrier import ShippoCarrier
 
-        return ShippoCarrier(settings.shippo_api_key, server_url=settings.shippo_base_url or None)
+        return ShippoCarrier(settings.shippo_api_key, server_url=settings.shippo_base_url or None,
+                             timeout=(3, settings.shippo_timeout_seconds))
     from app.shipping.simulated import SimulatedCarrier
 
     return SimulatedCarrier(

@@ -4,9 +4,10 @@ it (the purchase answer, a look-up after a lost answer, or a carrier event)."""
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import ExtraLabel, Shipment
+from app.models import ExtraLabel, Shipment, SwapRequest
 from app.shipping import outbox
 from app.shipping.carrier import Label
+from app.swaps.timeline import add_event
 
 VOID_EXTRA = "void_extra_labels"
 
@@ -31,5 +32,8 @@ def record_extra_label(session: Session, row: Shipment, label_id: str, tracking_
     session.add(ExtraLabel(shipment_id=row.id, label_id=label_id, tracking_number=tracking_number,
                            found_by=found_by, found_at=now, updated_at=now))
     session.flush()
+    add_event(session, session.get(SwapRequest, row.swap_id), "extra_label",
+              f"A second {row.direction} label ({tracking_number}) was bought for this swap; it is being "
+              "refunded.", label_id=label_id, escalated=True)
     outbox.enqueue(session, VOID_EXTRA, swap_id=row.swap_id)
     return True

@@ -1,18 +1,22 @@
-"""Money back for labels a cancelled swap will never use.
+"""Money back for labels nobody will use: a cancelled swap's, and a second label bought for one
+shipment.
 
 Cancelling a swap that had its unit writes a `void_labels` job in the same transaction; so does a
 booking that finishes (or retries) after the cancel. The worker asks the carrier to refund each of
-the swap's labels that has not started moving, including one whose purchase answer was lost. A
-label is asked about once: its refund status is recorded, and the carrier's own answer for a label
-already refunded is taken as it is."""
+the swap's labels that has not started moving, including one whose purchase answer was lost, and
+records a courier collection booked for it as orphaned (for support to cancel). A label is asked
+about once: its refund status is recorded, and the carrier's own answer for a label already refunded
+is taken as it is. Each refund request is fenced (the job must still be this worker's)."""
+
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
 from app.db import unit_of_work
-from app.models import Shipment, SwapRequest
-from app.shipping import outbox
+from app.models import ExtraLabel, Shipment, SwapRequest
+from app.shipping import outbox, pickups
 from app.shipping.carrier import Carrier, Label, PermanentCarrierError, TemporaryCarrierError
 from app.shipping.labels import record_label
 from app.swaps.timeline import add_event
@@ -20,6 +24,7 @@ from app.swaps.timeline import add_event
 KIND = "void_labels"
 UNUSED = frozenset({None, "UNKNOWN", "PRE_TRANSIT"})  # tracking statuses of a label not yet moving
 IN_USE = "in_use"  # our refund status for a label the courier already has
+Fence = Callable[[Session], None]
 
 
 def request_void(session: Session, swap: SwapRequest) -> None:
@@ -31,15 +36,16 @@ def has_labels(session: Session, swap_id: int) -> bool:
     return session.scalar(select(Shipment.id).where(Shipment.swap_id == swap_id).limit(1)) is not None
 
 
-def void_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int) -> None:
+def void_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
     with unit_of_work(factory) as session:
+        pickups.orphan_pickups(session, session.get(SwapRequest, swap_id))
         todo = [r.id for r in session.scalars(select(Shipment).where(Shipment.swap_id == swap_id)
                                               .order_by(Shipment.id)) if r.refund_status is None]
     for shipment_id in todo:
-        _void(factory, carrier, shipment_id)
+        _void(factory, carrier, shipment_id, fence)
 
 
-def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) -> None:
+def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int, fence: Fence) -> None:
     with unit_of_work(factory) as session:
         row = session.get(Shipment, shipment_id)
         label_id, label_status, rate_id, reference = row.label_id, row.label_status, row.rate_id, row.reference
@@ -59,6 +65,7 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) ->
                       f"The {row.direction} label ({row.tracking_number}) is already with the courier "
                       f"({row.tracking_status}); it cannot be voided.", escalated=True)
             return
+        fence(session)
     refund = carrier.refund_label(label_id=label_id)
     with unit_of_work(factory) as session:
         row = session.get(Shipment, shipment_id, with_for_update=True)
@@ -74,12 +81,36 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int) ->
                       f"refund {refund.status.lower()}.", label_id=label_id)
 
 
+def void_extra_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
+    """Refund each label recorded as bought a second time for one of the swap's shipments."""
+    with unit_of_work(factory) as session:
+        todo = list(session.scalars(select(ExtraLabel.id).join(Shipment, Shipment.id == ExtraLabel.shipment_id)
+                                    .where(Shipment.swap_id == swap_id, ExtraLabel.refund_status.is_(None))
+                                    .order_by(ExtraLabel.id)))
+    for extra_id in todo:
+        with unit_of_work(factory) as session:
+            extra = session.get(ExtraLabel, extra_id, with_for_update=True)
+            if extra.refund_status is not None:
+                continue
+            label_id = extra.label_id
+            fence(session)
+        refund = carrier.refund_label(label_id=label_id)
+        with unit_of_work(factory) as session:
+            extra = session.get(ExtraLabel, extra_id, with_for_update=True)
+            extra.refund_status, extra.updated_at = refund.status, clock.now()
+            shipment = session.get(Shipment, extra.shipment_id)
+            add_event(session, _swap(session, shipment), "extra_label_refund",
+                      f"The {shipment.direction} label bought twice ({extra.tracking_number}): refund "
+                      f"{refund.status.lower()}.", label_id=label_id, escalated=refund.status == "ERROR")
+
+
 def _bought_label(carrier: Carrier, label_id: str | None, rate_id: str | None, reference: str) -> Label | None:
     """A label we do not have as bought, as the carrier has it now: a purchase whose answer was lost
     is found by its rate and reference; one still queued is asked about again (and retried later if
     still queued)."""
     if label_id is None:
-        label = carrier.find_label(rate_id=rate_id, reference=reference) if rate_id else None
+        found = carrier.find_labels(rate_id=rate_id, reference=reference) if rate_id else []
+        label = found[0] if found else None
     else:
         try:
             label = carrier.get_label(label_id)

@@ -8,13 +8,14 @@ reconciliation they need)."""
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
 import shippo
+import urllib3
 from shippo.models import components, errors, operations
 
 from app.shipping.carrier import (
@@ -84,6 +85,7 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
 
 class ShippoCarrier:
     name = "shippo"
+    finds_pickups = False  # Shippo can create a pickup, never list, fetch or cancel one
 
     def __init__(
         self,
@@ -167,13 +169,16 @@ class ShippoCarrier:
         log.info("shippo label %s for rate %s: %s", label.label_id, rate_id, label.status)
         return label
 
-    def find_label(self, *, rate_id: str, reference: str) -> Label | None:
+    def find_labels(self, *, rate_id: str, reference: str) -> list[Label]:
         request = operations.ListTransactionsRequest(rate=rate_id, results=100)
         page = self._call("list labels", self._sdk.transactions.list, request)
-        for tx in page.results or []:
-            if tx.metadata == reference and LABEL_STATUS.get(_status(tx)) in ("SUCCESS", "QUEUED"):
-                return self._label(tx)
-        return None
+        found = [tx for tx in page.results or []
+                 if tx.metadata == reference and LABEL_STATUS.get(_status(tx)) in ("SUCCESS", "QUEUED")]
+        found.sort(key=lambda tx: tx.object_created or datetime.min.replace(tzinfo=UTC))  # oldest first
+        return [self._label(tx) for tx in found]
+
+    def find_pickup(self, *, reference: str, label_ids: list[str], day: date) -> Pickup | None:
+        return None  # Shippo has no way to look a pickup up (see `finds_pickups`)
 
     def get_label(self, label_id: str) -> Label:
         return self._label(self._call("get label", self._sdk.transactions.get, label_id))
@@ -287,12 +292,16 @@ class ShippoCarrier:
             return fn(*args)
         except errors.SDKError as e:
             raise _from_sdk_error(what, e) from e
+        except requests.ConnectTimeout as e:  # no connection was made: nothing was asked
+            log.warning("shippo %s: could not connect", what)
+            raise TemporaryCarrierError(f"{what}: could not connect", maybe_done=False) from e
         except requests.Timeout as e:
             log.warning("shippo %s timed out", what)
-            raise TemporaryCarrierError(f"{what}: timed out") from e
-        except requests.RequestException as e:  # connection refused/reset, broken stream
+            raise TemporaryCarrierError(f"{what}: timed out (it may have been done)") from e
+        except requests.RequestException as e:  # refused, reset, dropped midway
+            sent = not _never_connected(e)
             log.warning("shippo %s failed: %s", what, type(e).__name__)
-            raise TemporaryCarrierError(f"{what}: {type(e).__name__}") from e
+            raise TemporaryCarrierError(f"{what}: {type(e).__name__}", maybe_done=sent) from e
         except (KeyError, ValueError, AttributeError, TypeError) as e:
             # The SDK could not decode the answer (missing field, new enum value, wrong shape).
             # The same request will get the same answer, so it is not retryable.
@@ -310,9 +319,21 @@ def _from_sdk_error(what: str, e: errors.SDKError) -> CarrierError:
             f"{what}: HTTP {code}: {body}",
             retry_after=parse_retry_after(headers.get("Retry-After")),  # 429 and 503 send it
             status_code=code,
+            # 429, 408 and 503 refuse a request without acting on it (RFC 9110); a 500, 502 or 504
+            # may come after the work was done.
+            maybe_done=code not in NOT_ACTED_ON,
         )
     # 4xx, or a 2xx/3xx the SDK did not expect: repeating the request will not change it.
     return PermanentCarrierError(f"{what}: HTTP {code} {e.message}: {body}", status_code=code)
+
+
+NOT_ACTED_ON = frozenset({408, 429, 503})
+
+
+def _never_connected(e: requests.RequestException) -> bool:
+    """A connection refused or never made (nothing was sent), as opposed to one dropped midway."""
+    reason = getattr(e.args[0], "reason", None) if e.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _status(tx: components.Transaction) -> str:

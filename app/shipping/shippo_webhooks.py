@@ -172,9 +172,6 @@ def _transaction(session: Session, tx: _Transaction, *, test: bool) -> str:
     if row.label_id not in (None, tx.object_id):
         if status == "SUCCESS" and record_extra_label(session, row, tx.object_id, tx.tracking_number,
                                                       found_by="webhook"):
-            add_event(session, session.get(SwapRequest, row.swap_id), "extra_label",
-                      f"A second {row.direction} label ({tx.tracking_number}) was bought for this swap; "
-                      "it is being refunded.", label_id=tx.object_id, escalated=True)
             return "applied"
         return "recorded"
     if row.label_status == "SUCCESS" or (row.label_id is None and status == "ERROR"):

@@ -3,8 +3,9 @@
 The API process, the worker and a restarted process must agree on what a label is, so nothing
 depends on shared state: ids are hashes of their inputs and the tracking number carries the
 purchase time. Buying again for the same (rate, reference) yields the same label id, so a retry
-in another process cannot create a second label; the in-memory record only serves `find_label`
-and `get_label` within one process.
+in another process cannot create a second label; the in-memory record only serves `find_labels`,
+`get_label` and `find_pickup` within one process. Pickups are derived the same way: booking again
+for the same labels, window and reference yields the same pickup.
 
 Rate id:        sim_rate_<service>_[r]<hash of reference and shipment> (r: a return label)
 Label id:       sim_tx_<hash of rate id and reference>
@@ -14,7 +15,7 @@ Tracking no.:   SIM[R]<8 digits of the label hash><purchase time, 10-digit unix 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -67,6 +68,7 @@ def _iso(t: datetime) -> str:
 
 class SimulatedCarrier:
     name = "simulated"
+    finds_pickups = True
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class SimulatedCarrier:
         self._in_transit_after = in_transit_after
         self._delivered_after = delivered_after
         self._labels: dict[str, Label] = {}  # label id → label bought by this instance
+        self._pickups: dict[str, Pickup] = {}  # reference → pickup booked by this instance
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
@@ -146,8 +149,13 @@ class SimulatedCarrier:
         self._labels[label_id] = label
         return label
 
-    def find_label(self, *, rate_id: str, reference: str) -> Label | None:
-        return self._labels.get(_label_id(rate_id, reference))
+    def find_labels(self, *, rate_id: str, reference: str) -> list[Label]:
+        label = self._labels.get(_label_id(rate_id, reference))
+        return [label] if label is not None else []
+
+    def find_pickup(self, *, reference: str, label_ids: list[str], day: date) -> Pickup | None:
+        pickup = self._pickups.get(reference)
+        return pickup if pickup is not None and pickup.start.date() <= day <= pickup.end.date() else None
 
     def get_label(self, label_id: str) -> Label:
         if label_id not in self._labels:
@@ -176,13 +184,15 @@ class SimulatedCarrier:
         if end <= start:
             raise PermanentCarrierError("pickup window ends before it starts", status_code=400)
         digest = _hash(sorted(label_ids), _iso(start), _iso(end), reference)
-        return Pickup(
+        pickup = Pickup(
             pickup_id=f"sim_pickup_{digest[:16]}",
             confirmation_code=f"SIM-{int(digest[:8], 16) % 10**6:06d}",
             status="CONFIRMED",
             start=start.astimezone(UTC),
             end=end.astimezone(UTC),
         )
+        self._pickups[reference] = pickup
+        return pickup
 
     def track(self, *, carrier: str, tracking_number: str) -> Tracking:
         bought = purchase_time(tracking_number)

@@ -64,6 +64,35 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('eta', app.models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('live', sa.Boolean(), server_default=sa.false(), nullable=False))
 
+    # Each job claim carries a token; only its holder's writes about the job count.
+    with op.batch_alter_table('outbox_jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lease_token', sa.String(length=32), nullable=True))
+
+    # Courier collections, recorded before the carrier is asked; the ones booked so far as confirmed.
+    op.create_table('pickup_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shipment_id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=100), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('carrier_pickup_id', sa.String(length=100), nullable=True),
+    sa.Column('confirmation_code', sa.String(length=100), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_pickup_requests_shipment_id_shipments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pickup_requests')),
+    sa.UniqueConstraint('reference', name=op.f('uq_pickup_requests_reference'))
+    )
+    with op.batch_alter_table('pickup_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pickup_requests_shipment_id'), ['shipment_id'], unique=False)
+    op.execute(
+        "INSERT INTO pickup_requests (shipment_id, reference, day, status, carrier_pickup_id, confirmation_code, "
+        "attempts, created_at, updated_at) "
+        "SELECT id, 'swap-' || swap_id || '-pickup', pickup_date, 'confirmed', pickup_id, pickup_confirmation, 1, "
+        "updated_at, updated_at FROM shipments WHERE pickup_id IS NOT NULL AND pickup_date IS NOT NULL")
+
     # Tracking events are kept once per (status, substatus, carrier's date), the date possibly null.
     with op.batch_alter_table('tracking_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('event_key', sa.String(length=120), nullable=True))
@@ -113,6 +142,11 @@ def downgrade() -> None:
         batch_op.drop_column('test')
         batch_op.drop_column('location')
         batch_op.drop_column('event_key')
+    with op.batch_alter_table('pickup_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pickup_requests_shipment_id'))
+    op.drop_table('pickup_requests')
+    with op.batch_alter_table('outbox_jobs', schema=None) as batch_op:
+        batch_op.drop_column('lease_token')
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.drop_column('live')
         batch_op.drop_column('eta')

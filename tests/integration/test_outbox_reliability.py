@@ -32,7 +32,7 @@ class FlakyCarrier:
 
     def __init__(self, inner: SimulatedCarrier, *, failure_rate: float = 0.0, seed: int = 7,
                  crash_after_buys: int = 0):
-        self.inner, self.name = inner, inner.name
+        self.inner, self.name, self.finds_pickups = inner, inner.name, inner.finds_pickups
         self.rng, self.failure_rate = random.Random(seed), failure_rate
         self.crash_after_buys = crash_after_buys
         self.purchases: Counter[str] = Counter()  # reference -> labels actually bought
@@ -40,16 +40,24 @@ class FlakyCarrier:
 
     def _wire(self):
         self.calls += 1
-        if self.rng.random() < self.failure_rate:
-            raise TemporaryCarrierError("503 from the carrier", status_code=503)
+        if self.rng.random() < self.failure_rate:  # the call never reached the carrier
+            raise TemporaryCarrierError("503 from the carrier", status_code=503, maybe_done=False)
 
     def get_rates(self, **kw):
         self._wire()
         return self.inner.get_rates(**kw)
 
-    def find_label(self, **kw):
+    def find_labels(self, **kw):
         self._wire()
-        return self.inner.find_label(**kw)
+        return self.inner.find_labels(**kw)
+
+    def find_pickup(self, **kw):
+        self._wire()
+        return self.inner.find_pickup(**kw)
+
+    def refund_label(self, **kw):
+        self._wire()
+        return self.inner.refund_label(**kw)
 
     def get_label(self, *, label_id):
         self._wire()
@@ -125,21 +133,22 @@ def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once
     assert retried > 50  # the failures really happened and were retried
 
 
-def test_worker_killed_mid_batch_loses_nothing_and_buys_nothing_twice(client, keys, app, frozen_clock,
-                                                                       settings):
+def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys, app, frozen_clock, settings):
     _, swap_ids = _stock_and_swaps(client, keys, 12, return_mode="no_return")
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), crash_after_buys=1)
     first_worker = make_session_factory(make_engine(settings.database_url))
     with pytest.raises(Crash):
         work.run_outbox(first_worker, carrier, limit=100)
     with first_worker() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.status == "in_flight")) == 12
+        statuses = Counter(s.scalars(select(OutboxJob.status)))
+    # Jobs are claimed one at a time: only the one it was running is left claimed.
+    assert statuses == {"in_flight": 1, "pending": 11}
     first_worker.kw["bind"].dispose()
-    # A restarted worker skips jobs whose lease is still running, then takes them over.
+    # A restarted worker does the rest at once, and takes the stranded job over after one short lease.
     second_worker = make_session_factory(make_engine(settings.database_url))
-    assert work.run_outbox(second_worker, carrier, limit=100) == 0
-    frozen_clock.advance(minutes=outbox.LEASE.total_seconds() / 60 + 1)
-    assert work.run_outbox(second_worker, carrier, limit=100) == 12
+    assert work.run_outbox(second_worker, carrier, limit=100) == 11
+    frozen_clock.advance(seconds=outbox.DEFAULT_LEASE.total_seconds() + 1)
+    assert work.run_outbox(second_worker, carrier, limit=100) == 1
     _assert_one_label_each(second_worker, swap_ids, carrier, directions=("outbound",))
     second_worker.kw["bind"].dispose()
 

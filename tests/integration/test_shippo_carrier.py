@@ -160,7 +160,7 @@ def test_label_error_is_permanent_and_carries_the_carrier_message(carrier, stand
     assert e.value.messages == ["UPS: UPS could not be reached, please try again."]
     # An errored label is not one to adopt.
     (tx,) = standin.transactions.values()
-    assert carrier.find_label(rate_id=tx["rate"], reference="swap-7:out") is None
+    assert carrier.find_labels(rate_id=tx["rate"], reference="swap-7:out") == []
 
 
 def test_refund_label(carrier, standin):
@@ -261,14 +261,32 @@ def test_timeout_is_retryable_and_the_bought_label_is_adopted(standin):
         hasty.buy_label(rate_id=rate.rate_id, reference="swap-7:out")
     assert e.value.retryable is True
 
-    adopted = hasty.find_label(rate_id=rate.rate_id, reference="swap-7:out")
-    assert adopted is not None and adopted.status == "SUCCESS"
+    assert e.value.maybe_done is True  # the request was sent: it may have been carried out
+    (adopted,) = hasty.find_labels(rate_id=rate.rate_id, reference="swap-7:out")
+    assert adopted.status == "SUCCESS"
     (tx,) = standin.transactions.values()  # the server did buy it
     assert adopted.label_id == tx["object_id"] and adopted.tracking_number == tx["tracking_number"]
     assert len(standin.calls("POST", "/transactions")) == 1
     (listing,) = standin.calls("GET", "/transactions")
     assert listing.query["rate"] == [rate.rate_id]
-    assert hasty.find_label(rate_id=rate.rate_id, reference="swap-8:out") is None
+    assert hasty.find_labels(rate_id=rate.rate_id, reference="swap-8:out") == []
+
+
+def test_every_label_bought_for_a_rate_and_reference_is_found(carrier, standin):
+    rate, first = buy(carrier)
+    second = carrier.buy_label(rate_id=rate.rate_id, reference="swap-7:out")  # bought twice
+    carrier.buy_label(rate_id=rate.rate_id, reference="swap-9:out")  # someone else's
+    found = carrier.find_labels(rate_id=rate.rate_id, reference="swap-7:out")
+    assert sorted(x.label_id for x in found) == sorted([first.label_id, second.label_id])
+
+
+@pytest.mark.parametrize("status,maybe_done", [(429, False), (503, False), (500, True), (502, True), (504, True)])
+def test_an_error_says_whether_the_request_may_have_been_carried_out(carrier, standin, status, maybe_done):
+    rate = get_rates(carrier)[0]
+    standin.fail_next("/transactions", status, method="POST")
+    with pytest.raises(TemporaryCarrierError) as e:
+        carrier.buy_label(rate_id=rate.rate_id, reference="swap-7:out")
+    assert e.value.maybe_done is maybe_done
 
 
 def test_connection_failure_is_retryable():
@@ -279,6 +297,7 @@ def test_connection_failure_is_retryable():
     with pytest.raises(TemporaryCarrierError) as e:
         dead.validate_address(DEPOT)
     assert e.value.retryable is True
+    assert e.value.maybe_done is False  # nothing reached a server
 
 
 def test_book_pickup(carrier, standin):

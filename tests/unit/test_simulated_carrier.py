@@ -83,14 +83,14 @@ def test_rates_depend_on_weight_and_origin(sim):
 
 def test_buy_then_find_label_returns_the_same_label(sim):
     rate = rates(sim)[0]
-    assert sim.find_label(rate_id=rate.rate_id, reference="swap-1:out") is None
+    assert sim.find_labels(rate_id=rate.rate_id, reference="swap-1:out") == []
     label = sim.buy_label(rate_id=rate.rate_id, reference="swap-1:out")
     assert label.status == "SUCCESS" and label.carrier == "simulated"
     assert label.label_id.startswith("sim_tx_") and label.rate_id == rate.rate_id
     assert label.tracking_number.startswith("SIM")
     assert label.label_url == f"https://spares.example/labels/sim/{label.label_id}.svg"
-    assert sim.find_label(rate_id=rate.rate_id, reference="swap-1:out") == label
-    assert sim.find_label(rate_id=rate.rate_id, reference="swap-9:out") is None
+    assert sim.find_labels(rate_id=rate.rate_id, reference="swap-1:out") == [label]
+    assert sim.find_labels(rate_id=rate.rate_id, reference="swap-9:out") == []
     assert sim.get_label(label.label_id) == label
 
 
@@ -99,7 +99,7 @@ def test_a_rebuy_elsewhere_yields_the_same_label_id(sim, clock):
     label = sim.buy_label(rate_id=rate.rate_id, reference="swap-1:out")
     assert sim.buy_label(rate_id=rate.rate_id, reference="swap-1:out") == label
     other_process = SimulatedCarrier(clock)
-    assert other_process.find_label(rate_id=rate.rate_id, reference="swap-1:out") is None
+    assert other_process.find_labels(rate_id=rate.rate_id, reference="swap-1:out") == []
     rebought = other_process.buy_label(rate_id=rate.rate_id, reference="swap-1:out")
     assert rebought.label_id == label.label_id
 
