@@ -5,7 +5,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -105,9 +105,7 @@ def worker() -> None:
     from app.shipping.carriers import make_carrier
 
     settings = get_settings()
-    work = BackgroundWork(_factory(), make_carrier(settings),
-                          poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
-                          lease=timedelta(seconds=settings.outbox_lease_seconds))
+    work = BackgroundWork.from_settings(_factory(), make_carrier(settings), settings)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: work.stop())
     typer.echo("worker running; SIGTERM or Ctrl-C stops it")

@@ -2,7 +2,6 @@
 
 import threading
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -49,9 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         background = thread = None
         if settings.run_background_jobs:
-            background = BackgroundWork(factory, carrier,
-                                        poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
-                                        lease=timedelta(seconds=settings.outbox_lease_seconds))
+            background = BackgroundWork.from_settings(factory, carrier, settings)
             thread = threading.Thread(target=background.run, name="background-work", daemon=True)
             thread.start()
         yield

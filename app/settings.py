@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # An outbox job's lease (seconds): extended every third of it while the job runs; a killed worker's
     # job is taken over once it runs out.
     outbox_lease_seconds: float = Field(default=30.0, ge=1)
+    # A failed outbox job is tried again after this, doubling with each attempt (up to 30 minutes).
+    outbox_retry_seconds: float = Field(default=15.0, gt=0)
     # Poll the carrier for shipments with no tracking news for this long (seconds).
     tracking_poll_quiet_seconds: int = 3600
     # The simulated carrier's pace: when a label goes in transit and is delivered, after purchase.

@@ -21,6 +21,7 @@ from app.models import (
     CustodyEntry,
     Discrepancy,
     ExpectedReturn,
+    ExtraLabel,
     Reservation,
     Shipment,
     SpareUnit,
@@ -168,7 +169,8 @@ class Breach:
 
 def check_invariants(session: Session) -> list[Breach]:
     """Every breach of the records' invariants (empty: all is consistent). Reads only."""
-    return [*_ledger_breaches(session), *_reservation_breaches(session), *_swap_breaches(session)]
+    return [*_ledger_breaches(session), *_reservation_breaches(session), *_swap_breaches(session),
+            *_label_breaches(session)]
 
 
 def _ledger_breaches(session: Session) -> list[Breach]:
@@ -208,6 +210,18 @@ def _reservation_breaches(session: Session) -> list[Breach]:
     breaches += [Breach("missing_reservation", f"unit is '{state}' but no active reservation holds it",
                         unit_id=unit_id) for unit_id, state in session.execute(held) if unit_id not in holds]
     return breaches
+
+
+def _label_breaches(session: Session) -> list[Breach]:
+    """A label bought a second time for one shipment is money spent twice until it is refunded."""
+    rows = session.execute(select(ExtraLabel.label_id, ExtraLabel.tracking_number, ExtraLabel.refund_status,
+                                  Shipment.swap_id, Shipment.direction)
+                           .join(Shipment, Shipment.id == ExtraLabel.shipment_id)
+                           .where(or_(ExtraLabel.refund_status.is_(None), ExtraLabel.refund_status == "ERROR"))
+                           .order_by(ExtraLabel.id))
+    return [Breach("label_bought_twice", f"a second {direction} label ({tracking or label_id}) is "
+                   + ("not refunded yet" if status is None else "refused a refund"), swap_id=swap_id)
+            for label_id, tracking, status, swap_id, direction in rows]
 
 
 def _swap_breaches(session: Session) -> list[Breach]:

@@ -96,9 +96,11 @@ class Kind:
 
 class OutboxRunner:
     def __init__(self, factory: sessionmaker[Session], carrier: Carrier, kinds: dict[str, Kind], *,
-                 lease: timedelta = outbox.DEFAULT_LEASE, stopping: threading.Event | None = None) -> None:
+                 lease: timedelta = outbox.DEFAULT_LEASE, stopping: threading.Event | None = None,
+                 backoff_base: timedelta = outbox.BACKOFF_BASE) -> None:
         self.factory, self.carrier, self.kinds, self.lease = factory, carrier, kinds, lease
         self.stopping = stopping or threading.Event()
+        self.backoff_base = backoff_base
 
     def run_one(self) -> bool:
         """Claim and run one due job; False when none was due (or the worker is stopping)."""
@@ -153,7 +155,7 @@ class OutboxRunner:
     def _failed(self, ctx: JobContext, error: str, *, retryable: bool, retry_after: float | None = None) -> None:
         with unit_of_work(self.factory) as session:
             job = outbox.settle_failure(session, ctx.job_id, ctx.lease.token, error, retryable=retryable,
-                                        retry_after=retry_after)
+                                        retry_after=retry_after, backoff_base=self.backoff_base)
             if job is None or job.swap_id is None:
                 return
             _escalate(session, job, f"{self.kinds[ctx.kind].failure} failed after {job.attempts} attempt(s): "

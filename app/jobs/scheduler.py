@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs import work
+from app.settings import Settings
 from app.shipping.carrier import Carrier
 
 
@@ -28,11 +29,18 @@ class BackgroundWork:
     safe point (see `runner`) and hands the rest back."""
 
     def __init__(self, factory: sessionmaker[Session], carrier: Carrier, *, poll_quiet_for: timedelta,
-                 lease: timedelta, idle_seconds: float = 1.0) -> None:
+                 lease: timedelta, backoff_base: timedelta, idle_seconds: float = 1.0) -> None:
         self.stopping = threading.Event()
         self.scheduler = build_scheduler(factory, carrier, poll_quiet_for=poll_quiet_for)
-        self.runner = work.outbox_runner(factory, carrier, lease=lease, stopping=self.stopping)
+        self.runner = work.outbox_runner(factory, carrier, lease=lease, stopping=self.stopping,
+                                         backoff_base=backoff_base)
         self.idle_seconds = idle_seconds
+
+    @classmethod
+    def from_settings(cls, factory: sessionmaker[Session], carrier: Carrier, settings: Settings) -> "BackgroundWork":
+        return cls(factory, carrier, poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
+                   lease=timedelta(seconds=settings.outbox_lease_seconds),
+                   backoff_base=timedelta(seconds=settings.outbox_retry_seconds))
 
     def run(self) -> None:
         """In the calling thread, until `stop()`."""

@@ -33,8 +33,8 @@ KINDS = {
 
 
 def outbox_runner(factory: sessionmaker[Session], carrier: Carrier, *, lease: timedelta = outbox.DEFAULT_LEASE,
-                  stopping=None) -> OutboxRunner:
-    return OutboxRunner(factory, carrier, KINDS, lease=lease, stopping=stopping)
+                  stopping=None, backoff_base: timedelta = outbox.BACKOFF_BASE) -> OutboxRunner:
+    return OutboxRunner(factory, carrier, KINDS, lease=lease, stopping=stopping, backoff_base=backoff_base)
 
 
 def run_outbox(factory: sessionmaker[Session], carrier: Carrier, *, limit: int = 20,

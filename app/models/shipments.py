@@ -36,6 +36,9 @@ class Shipment(Base):
     reference: Mapped[str] = mapped_column(String(100))  # stored with the label at the carrier
     # The chosen rate is recorded (and committed) before buying, so a retry looks up that rate's label.
     rate_id: Mapped[str | None] = mapped_column(String(100))
+    # When the last purchase request was sent: until the carrier can no longer be working on it, a
+    # retry does not look for its label (it may not be there yet) nor buy another.
+    purchase_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     carrier: Mapped[str | None] = mapped_column(String(50))
     service_level: Mapped[str | None] = mapped_column(String(100))
     service_name: Mapped[str | None] = mapped_column(String(200))

@@ -150,7 +150,15 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
         row = _shipment(session, plan.swap_id, direction, carrier.name)
         if row.label_status == "SUCCESS":
             return row
-        rate_id, reference, known = row.rate_id, row.reference, row.label_id
+        rate_id, reference, known, sent_at = row.rate_id, row.reference, row.label_id, row.purchase_sent_at
+    if sent_at is not None and known is None:
+        # An earlier purchase got no answer (lost, or its worker died with it on the wire): until the
+        # carrier can no longer be working on it, its label may not show yet. Look later, never buy now.
+        settled_at = sent_at + carrier.settle_after
+        if clock.now() < settled_at:
+            raise TemporaryCarrierError(f"the {direction} purchase sent at {sent_at:%H:%M:%S} may still land; "
+                                        "looking for it once it has settled",
+                                        retry_after=(settled_at - clock.now()).total_seconds(), maybe_done=False)
     if rate_id is None:
         rates = _read(carrier.get_rates, from_addr=plan.depot, to_addr=plan.worker, parcel=plan.parcel,
                       reference=reference, is_return=direction == RETURN)
@@ -170,7 +178,9 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
     found = _read(carrier.find_labels, rate_id=rate_id, reference=reference)
     if not found:
         with unit_of_work(factory) as session:
+            row = _shipment(session, plan.swap_id, direction, carrier.name)
             fence(session)  # the last word before spending: this job is still ours
+            row.purchase_sent_at = clock.now()
         found = [carrier.buy_label(rate_id=rate_id, reference=reference)]
     label = next((x for x in found if x.label_id == known), found[0])
     if label.status == "QUEUED":

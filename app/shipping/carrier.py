@@ -10,7 +10,7 @@ taken effect anyway (`CarrierError.maybe_done`), so callers look for the result 
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol, get_args
 
@@ -172,6 +172,9 @@ def check_reference(reference: str) -> str:
 class Carrier(Protocol):
     name: str  # "shippo" | "simulated"
     finds_pickups: bool  # whether `find_pickup` can see pickups booked earlier (Shippo cannot)
+    # How long after it was sent a request whose answer never came may still be carried out: a retry
+    # looks for its result only after that, or it could miss a purchase still landing and buy again.
+    settle_after: timedelta
 
     def validate_address(self, addr: Address) -> AddressCheck: ...
 

@@ -85,15 +85,15 @@ def release(session: Session, job_id: int, token: str) -> bool:
     return result.rowcount == 1
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    delay = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+def backoff(attempts: int, retry_after: float | None = None, *, base: timedelta = BACKOFF_BASE) -> timedelta:
+    delay = min(base * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
 
 
 def settle_failure(session: Session, job_id: int, token: str, error: str, *, retryable: bool,
-                   retry_after: float | None = None) -> OutboxJob | None:
+                   retry_after: float | None = None, backoff_base: timedelta = BACKOFF_BASE) -> OutboxJob | None:
     """Record a failed attempt: due again after a backoff, or `failed` once retries are used up (or
     the error is final). Returns the job if it failed for good, None if it will be tried again or is
     not this worker's any more."""
@@ -104,7 +104,7 @@ def settle_failure(session: Session, job_id: int, token: str, error: str, *, ret
     now = clock.now()
     job.last_error, job.lease_token, job.locked_until, job.updated_at = error[:2000], None, None, now
     if retryable and job.attempts < MAX_ATTEMPTS:
-        job.status, job.next_attempt_at = "pending", now + backoff(job.attempts, retry_after)
+        job.status, job.next_attempt_at = "pending", now + backoff(job.attempts, retry_after, base=backoff_base)
         return None
     job.status = "failed"
     return job

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import clock
 from app.db import unit_of_work
 from app.models import PickupRequest, Shipment, SwapRequest
-from app.shipping.carrier import Address, Carrier, CarrierError, PermanentCarrierError, Pickup
+from app.shipping.carrier import (
+    Address,
+    Carrier,
+    CarrierError,
+    PermanentCarrierError,
+    Pickup,
+    TemporaryCarrierError,
+)
 from app.swaps.schemas import ReturnMode
 from app.swaps.timeline import add_event
 
@@ -43,13 +50,19 @@ def ensure_pickup(factory: sessionmaker[Session], carrier: Carrier, *, swap_id: 
             return ReturnMode.SWAP_AT_DOOR.value, None
         fence(session)
         answer_lost = request is not None and request.status == "requesting"
+        asked_at = request.updated_at if answer_lost else None
         now = clock.now()
         if request is None:
             request = PickupRequest(shipment_id=shipment_id, reference=reference, day=day, attempts=0,
                                     created_at=now)
             session.add(request)
-        request.status, request.updated_at = "requesting", now
-        request.attempts += 0 if answer_lost else 1
+        if not answer_lost:  # when it is, updated_at keeps the time it was asked
+            request.status, request.updated_at = "requesting", now
+            request.attempts += 1
+    if answer_lost and carrier.finds_pickups and clock.now() < asked_at + carrier.settle_after:
+        raise TemporaryCarrierError("the pickup asked for earlier may still be being booked; looking for it once "
+                                    "it has settled", maybe_done=False,
+                                    retry_after=(asked_at + carrier.settle_after - clock.now()).total_seconds())
     if answer_lost:
         found = carrier.find_pickup(reference=reference, label_ids=[label_id], day=day)
         if found is not None:
@@ -58,8 +71,10 @@ def ensure_pickup(factory: sessionmaker[Session], carrier: Carrier, *, swap_id: 
         if not carrier.finds_pickups:
             _unconfirmed(factory, reference, carrier.name)
             return ReturnMode.SWAP_AT_DOOR.value, None
-        with unit_of_work(factory) as session:
-            fence(session)  # the carrier has none: asking again is safe
+        with unit_of_work(factory) as session:  # the carrier has none: asking again is safe
+            request = _request(session, reference)
+            fence(session)
+            request.updated_at, request.attempts = clock.now(), request.attempts + 1
     tz = ZoneInfo(timezone)
     try:
         pickup = carrier.book_pickup(address=address, label_ids=[label_id],

@@ -8,7 +8,7 @@ reconciliation they need)."""
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -103,6 +103,9 @@ class ShippoCarrier:
             server_url=server_url,
             client=TimeoutSession(timeout),
         )
+        # Our client gives up after the read timeout; a request Shippo is still working on after twice
+        # that is not one we plan for.
+        self.settle_after = timedelta(seconds=2 * timeout[1])
         self._poll_attempts = poll_attempts
         self._poll_interval = poll_interval
         self._sleep = sleep

@@ -69,6 +69,7 @@ def _iso(t: datetime) -> str:
 class SimulatedCarrier:
     name = "simulated"
     finds_pickups = True
+    settle_after = timedelta(0)  # in-process: a call is over when it returns
 
     def __init__(
         self,

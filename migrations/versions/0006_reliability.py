@@ -63,6 +63,8 @@ def upgrade() -> None:
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('eta', app.models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('live', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('purchase_sent_at', app.models.base.UTCDateTime(timezone=True),
+                                      nullable=True))
 
     # Each job claim carries a token; only its holder's writes about the job count.
     with op.batch_alter_table('outbox_jobs', schema=None) as batch_op:
@@ -148,6 +150,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox_jobs', schema=None) as batch_op:
         batch_op.drop_column('lease_token')
     with op.batch_alter_table('shipments', schema=None) as batch_op:
+        batch_op.drop_column('purchase_sent_at')
         batch_op.drop_column('live')
         batch_op.drop_column('eta')
     with op.batch_alter_table('extra_labels', schema=None) as batch_op:

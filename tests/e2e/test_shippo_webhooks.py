@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.jobs import work
-from app.models import Shipment, SpareUnit, TrackingEventRecord
+from app.models import Shipment, TrackingEventRecord
 from tests import factories as f
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support.arrange import out_with_a_worker
 
 URL = f"/webhooks/shippo/{WEBHOOK_SECRET}"
 
@@ -62,9 +63,8 @@ def booked(client, keys, frozen_clock, app):
     depot = f.depot(client, admin, "LON")
     model = f.model(client, admin, sku="LAT-5440", name="Latitude 5440")
     unit = f.unit(client, keys["warehouse"], model["id"], depot["id"])
-    broken = f.unit(client, keys["warehouse"], model["id"], depot["id"], state="receiving")
-    with app.state.session_factory() as s, s.begin():  # the broken laptop is one of ours, out with the worker
-        s.execute(update(SpareUnit).where(SpareUnit.id == broken["id"]).values(state="deployed"))
+    broken = f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    out_with_a_worker(app.state.session_factory, broken["id"])  # the broken laptop is one of ours
     created = post_swap(client, keys, swap_body(model["id"], return_mode="swap_at_door",
                                                 broken_unit=broken["asset_tag"])).json()
     work.run_outbox(app.state.session_factory, app.state.carrier)
@@ -241,3 +241,22 @@ def test_every_webhook_is_kept_as_received(booked, client, session_factory, froz
         outcomes = s.scalars(select(WebhookReceipt.outcome).order_by(WebhookReceipt.id)).all()
         assert s.scalar(select(func.count()).select_from(WebhookReceipt)) == 2
     assert outcomes == ["applied", "duplicate"]
+
+
+def test_a_second_label_is_recorded_shown_by_reconcile_and_refunded(booked, client, keys, app, session_factory):
+    row = _shipment(session_factory, booked["out"])
+    r = client.post(URL, json=transaction_payload("sim_tx_boughtagain00000", "SUCCESS", rate=row.rate_id,
+                                                  metadata=row.reference, tracking_number="TWICE0001",
+                                                  event="transaction_created"))
+    assert r.json()["result"] == "applied"
+    assert _shipment(session_factory, booked["out"]).label_id == row.label_id  # the first one is kept
+    swap = get_swap(client, keys, booked["swap"]["id"])
+    (note,) = [e for e in swap["timeline"] if e["kind"] == "extra_label"]
+    assert note["data"]["escalated"] is True and "TWICE0001" in note["message"]
+    report = client.get("/api/v1/reconciliation/invariants", headers=keys["admin"]).json()
+    assert report["ok"] is False
+    assert [b["kind"] for b in report["breaches"]] == ["label_bought_twice"]
+    assert "TWICE0001" in report["breaches"][0]["detail"]
+    work.run_outbox(app.state.session_factory, app.state.carrier)  # the refund job
+    assert client.get("/api/v1/reconciliation/invariants", headers=keys["admin"]).json() == {"ok": True,
+                                                                                              "breaches": []}

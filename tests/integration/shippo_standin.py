@@ -10,11 +10,26 @@ objects it created, records every request, and can be told to misbehave:
         api.delay_next("/transactions", 2.0)      # still creates the label, answers late
         api.queue_transactions(2)                 # QUEUED, SUCCESS on the 2nd GET
         api.error_transactions([{"source": "UPS", "code": "carrier_timeout", "text": "…"}])
-"""
 
+Faults at random rates can also be set from outside the process that runs it, so the same drills
+can be run by hand (`python -m tests.integration.shippo_standin --port 8099`, then):
+
+    curl -X POST localhost:8099/__standin/faults -d '{"paths": ["/transactions", "/pickups"],
+         "latency": [2, 4.5], "rates": {"429": 0.1, "503": 0.1, "timeout": 0.05, "lost": 0.05},
+         "hang": 40, "seed": 7}'
+    curl localhost:8099/__standin/counts      # labels and pickups made, per reference
+
+429 and 503 refuse without doing anything; "timeout" does the work and answers only after `hang`
+seconds; "lost" does the work and drops the connection without answering; latency slows every
+matching request down before its work is done (a slow carrier), so a label bought slowly appears
+only when its answer is about to be sent."""
+
+import argparse
 import json
+import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,10 +114,26 @@ class _Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False  # close the connection without answering (the answer is lost)
+
+
+@dataclass
+class Faults:
+    """Random misbehaviour for requests whose path starts with one of `paths` (all when empty)."""
+
+    paths: list[str] = field(default_factory=list)
+    latency: tuple[float, float] = (0.0, 0.0)
+    rates: dict[str, float] = field(default_factory=dict)  # "429" | "503" | "timeout" | "lost" → share
+    hang: float = 60.0
+    seed: int = 0
+
+    def applies(self, path: str) -> bool:
+        return not self.paths or any(path.startswith(p) for p in self.paths)
 
 
 class ShippoStandin:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.requests: list[Recorded] = []
         self.addresses: dict[str, dict] = {}
         self.parcels: dict[str, dict] = {}
@@ -118,6 +149,8 @@ class ShippoStandin:
         self._tx_errors: list[tuple[list[dict], int]] = []
         self._faults: list[_Rule] = []
         self._delays: list[_Rule] = []
+        self._random = Faults()
+        self._rng = random.Random(0)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -126,7 +159,7 @@ class ShippoStandin:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True  # a delayed answer must not block shutdown
         self._server = server
         # A short poll interval keeps shutdown (and so each test) fast.
@@ -189,6 +222,23 @@ class ShippoStandin:
         with self._lock:
             self._tx_errors.append((messages, times))
 
+    def set_faults(self, faults: Faults) -> None:
+        with self._lock:
+            self._random, self._rng = faults, random.Random(faults.seed)
+
+    def counts(self) -> dict[str, Any]:
+        """What was made, for drills: labels and pickups per reference (metadata)."""
+        with self._lock:
+            labels: dict[str, int] = {}
+            for tx in self.transactions.values():
+                if tx["status"] in ("SUCCESS", "QUEUED", "REFUNDED", "REFUNDPENDING", "REFUNDREJECTED"):
+                    labels[tx["metadata"]] = labels.get(tx["metadata"], 0) + 1
+            pickups: dict[str, int] = {}
+            for p in self.pickups.values():
+                pickups[p.get("metadata", "")] = pickups.get(p.get("metadata", ""), 0) + 1
+            return {"labels": labels, "pickups": pickups,
+                    "requests": len(self.requests), "refunds": len(self.refunds)}
+
     def calls(self, method: str, path_prefix: str = "") -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
 
@@ -204,18 +254,57 @@ class ShippoStandin:
         return None
 
     def handle(self, req: Recorded) -> tuple[_Reply, float]:
+        """(the reply, seconds to wait before sending it)."""
+        if req.path.startswith("/__standin/"):
+            return self._control(req), 0.0
         with self._lock:
             self.requests.append(req)
             delay = self._take(self._delays, req.method, req.path)
             fault = self._take(self._faults, req.method, req.path)
+            chance, slow = None, 0.0
+            if fault is None and req.method == "POST" and self._random.applies(req.path):
+                chance = self._chance()
+                low, high = self._random.latency
+                slow = self._rng.uniform(low, high) if high else 0.0
+        if slow and self._stopping.wait(slow):  # a slow carrier: the work itself lands late
+            return _Reply(503, {"detail": "Shutting down."}), 0.0
+        seconds = delay.seconds if delay else 0.0
+        with self._lock:
             if fault is not None:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 reply = _Reply(fault.status, fault.body, headers)
+            elif chance in ("429", "503"):
+                reply = _Reply(int(chance), {"detail": "Request was throttled." if chance == "429" else
+                                             "Service unavailable."}, {"Retry-After": "1"})
             elif not AUTH.match(req.headers.get("authorization", "")):
                 reply = _Reply(401, {"detail": "Invalid token."})
             else:
-                reply = self._route(req)
-        return reply, delay.seconds if delay else 0.0
+                reply = self._route(req)  # the work is done, whatever happens to the answer
+                if chance == "timeout":
+                    seconds = max(seconds, self._random.hang)
+                elif chance == "lost":
+                    reply.drop = True
+        return reply, seconds
+
+    def _chance(self) -> str | None:
+        roll = self._rng.random()
+        for kind, share in self._random.rates.items():
+            if roll < share:
+                return kind
+            roll -= share
+        return None
+
+    def _control(self, req: Recorded) -> _Reply:
+        if req.path == "/__standin/faults" and req.method == "POST":
+            body = req.json or {}
+            self.set_faults(Faults(paths=list(body.get("paths", [])),
+                                   latency=tuple(body.get("latency", (0.0, 0.0))),
+                                   rates={str(k): float(v) for k, v in body.get("rates", {}).items()},
+                                   hang=float(body.get("hang", 60.0)), seed=int(body.get("seed", 0))))
+            return _Reply(200, {"ok": True})
+        if req.path == "/__standin/counts" and req.method == "GET":
+            return _Reply(200, self.counts())
+        return _Reply(404, {"detail": "Not found."})
 
     def _route(self, req: Recorded) -> _Reply:
         routes: list[tuple[str, str, Callable[..., _Reply]]] = [
@@ -514,6 +603,9 @@ def _handler_for(api: ShippoStandin) -> type[BaseHTTPRequestHandler]:
             reply, delay = api.handle(recorded)
             if delay and api._stopping.wait(delay):
                 return
+            if reply.drop:  # the work is done; the answer never leaves
+                self.close_connection = True
+                return
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
@@ -535,3 +627,21 @@ def _handler_for(api: ShippoStandin) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def main() -> None:
+    """Run the stand-in on its own, for drills by hand."""
+    parser = argparse.ArgumentParser(description="Shippo stand-in for drills")
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    api = ShippoStandin(port=args.port).start()
+    print(f"Shippo stand-in on {api.url} (faults: POST {api.url}/__standin/faults)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        api.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,7 @@ class FlakyCarrier:
     def __init__(self, inner: SimulatedCarrier, *, failure_rate: float = 0.0, seed: int = 7,
                  crash_after_buys: int = 0):
         self.inner, self.name, self.finds_pickups = inner, inner.name, inner.finds_pickups
+        self.settle_after = inner.settle_after
         self.rng, self.failure_rate = random.Random(seed), failure_rate
         self.crash_after_buys = crash_after_buys
         self.purchases: Counter[str] = Counter()  # reference -> labels actually bought
