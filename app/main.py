@@ -96,6 +96,7 @@ def _document_roles(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description,
                                  routes=app.routes)
+            _document_guard_answers(schema)
             for method, path, route in api_routes(app):
                 roles = route_roles(route)
                 operation = schema.get("paths", {}).get(path, {}).get(method.lower())
@@ -108,6 +109,20 @@ def _document_roles(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+def _document_guard_answers(schema: dict) -> None:
+    """Answers any operation can give, from the request guard or the database (not from the route):
+    a body over the limit (413) and a database that could not commit (503, retry)."""
+    problem = {"content": {problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith(("/api/", "/webhooks/")):
+            continue
+        for operation in item.values():
+            answers = operation.setdefault("responses", {})
+            answers.setdefault("503", {"description": problems.STATUS_TITLES[503], **problem})
+            if "requestBody" in operation:
+                answers.setdefault("413", {"description": problems.STATUS_TITLES[413], **problem})
 
 
 def route_roles(route: APIRoute) -> list[str] | None:

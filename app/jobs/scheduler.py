@@ -20,7 +20,7 @@ def build_scheduler(factory: sessionmaker[Session], carrier: Carrier, *, poll_qu
                       kwargs={"quiet_for": poll_quiet_for}, id="tracking-poll")
     scheduler.add_job(work.sweep_waitlist, "interval", seconds=60, args=[factory], id="waitlist")
     scheduler.add_job(work.sweep_returns, "interval", minutes=15, args=[factory], id="returns")
-    scheduler.add_job(work.purge_idempotency_keys, "interval", hours=1, args=[factory], id="idempotency-purge")
+    scheduler.add_job(work.purge_expired, "interval", hours=1, args=[factory], id="purge")
     return scheduler
 
 

@@ -11,7 +11,7 @@ from app.db import is_postgres, unit_of_work
 from app.inventory.returns import overdue_and_lost
 from app.jobs.runner import Kind, OutboxRunner
 from app.models import Shipment
-from app.shipping import booking, outbox, refunds
+from app.shipping import booking, outbox, refunds, shippo_webhooks
 from app.shipping.carrier import Carrier, CarrierError
 from app.shipping.labels import VOID_EXTRA
 from app.shipping.tracking import FINAL, Event, apply_event
@@ -82,9 +82,10 @@ def sweep_waitlist(factory: sessionmaker[Session]) -> int:
         return serve_waitlist(session)
 
 
-def purge_idempotency_keys(factory: sessionmaker[Session]) -> int:
+def purge_expired(factory: sessionmaker[Session]) -> int:
+    """Stored idempotent answers past 48 h and webhook receipts past 30 days."""
     with unit_of_work(factory) as session:
-        return idempotency.purge_expired(session)
+        return idempotency.purge_expired(session) + shippo_webhooks.purge_expired(session)
 
 
 def sweep_returns(factory: sessionmaker[Session]) -> dict[str, int]:

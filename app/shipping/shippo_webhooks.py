@@ -12,11 +12,11 @@ answered 200 all the same: Shippo does not retry a 4xx, so refusing it would onl
   REFUNDREJECTED) to the shipment.
 - `test: true` events never move a shipment bought with a live key."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -27,6 +27,7 @@ from app.shipping.tracking import Event, apply_event, find_shipment
 from app.swaps.timeline import add_event
 
 MAX_KEPT_BODY = 64 * 1024
+KEEP_RECEIPTS_FOR = timedelta(days=30)
 REFUND_STATUS = {"REFUNDED": "SUCCESS", "REFUNDPENDING": "PENDING", "REFUNDREJECTED": "ERROR"}
 # How the results of several events in one webhook add up: the most telling one wins.
 OUTCOME_ORDER = ("applied", "recorded", "test_event", "duplicate", "unknown")
@@ -113,6 +114,11 @@ def receive(session: Session, raw: bytes, *, keep_test_events: bool) -> str:
     except ValidationError as exc:
         receipt.outcome, receipt.detail = "unusable", _first_error(exc)
     return receipt.outcome
+
+
+def purge_expired(session: Session) -> int:
+    cutoff = clock.now() - KEEP_RECEIPTS_FOR
+    return session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff)).rowcount or 0
 
 
 def combine(outcomes: list[str]) -> str:

@@ -260,3 +260,15 @@ def test_a_second_label_is_recorded_shown_by_reconcile_and_refunded(booked, clie
     work.run_outbox(app.state.session_factory, app.state.carrier)  # the refund job
     assert client.get("/api/v1/reconciliation/invariants", headers=keys["admin"]).json() == {"ok": True,
                                                                                               "breaches": []}
+
+
+def test_webhook_receipts_are_kept_for_thirty_days(client, app, session_factory, frozen_clock):
+    from app.models import WebhookReceipt
+
+    client.post(URL, content=b"old news", headers={"Content-Type": "application/json"})
+    frozen_clock.advance(days=29)
+    client.post(URL, content=b"recent news", headers={"Content-Type": "application/json"})
+    frozen_clock.advance(days=2)
+    assert work.purge_expired(session_factory) >= 1
+    with session_factory() as s:
+        assert s.scalars(select(WebhookReceipt.body)).all() == ["recent news"]
