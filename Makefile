@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres openapi bench lint
+.PHONY: run test test-sqlite test-postgres contracts openapi bench lint
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 ## Set up and run the whole suite on SQLite, then on PostgreSQL (127.0.0.1:5432, user postgres).
 test: test-sqlite test-postgres
 
+## The package boundaries (import-linter contracts in pyproject.toml); also run by the test suite.
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
 test-sqlite: $(STAMP)
 	$(BIN)/pytest
 
@@ -31,6 +35,7 @@ openapi: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
+	$(BIN)/lint-imports
 
 ## Benchmarks (need PostgreSQL on 127.0.0.1:5432); numbers go in bench/README.md.
 bench: $(STAMP)

@@ -13,18 +13,21 @@ import typer
 
 from app import migrations
 from app.auth.keys import Role, create_api_key, revoke_api_key
-from app.db import make_engine, make_session_factory, unit_of_work
+from app.db import unit_of_work
 from app.errors import DomainError
 from app.settings import get_settings
 
 app = typer.Typer(help="Spares inventory and courier-swap service.", no_args_is_help=True)
 
 
-def _factory():
-    from app.wiring import wire
+def _service():
+    from app.bootstrap import bootstrap
 
-    wire()
-    return make_session_factory(make_engine(get_settings().database_url))
+    return bootstrap(get_settings())
+
+
+def _factory():
+    return _service().session_factory
 
 
 @contextmanager
@@ -101,11 +104,7 @@ def worker() -> None:
     handed back for another worker, and nothing stays claimed."""
     import signal
 
-    from app.jobs.scheduler import BackgroundWork
-    from app.shipping.carriers import make_carrier
-
-    settings = get_settings()
-    work = BackgroundWork.from_settings(_factory(), make_carrier(settings), settings)
+    work = _service().background_work()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: work.stop())
     typer.echo("worker running; SIGTERM or Ctrl-C stops it")
@@ -192,7 +191,7 @@ def serve(
 def reconcile() -> None:
     """Check the records' invariants (one state and place per unit, continuous ledgers, one reservation
     per held unit). Prints each breach and exits 1 when there is any."""
-    from app.inventory.reconciliation import check_invariants
+    from app.warehouse.reconciliation import check_invariants
 
     with unit_of_work(_factory()) as session:
         breaches = check_invariants(session)

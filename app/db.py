@@ -35,8 +35,9 @@ def _serialise_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, **kwargs) -> sessionmaker[Session]:
+    """Sessions for the app (`bootstrap()` adds the dispatcher to their `info`)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, **kwargs)
 
 
 @contextmanager

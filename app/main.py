@@ -19,15 +19,12 @@ from app.api import (
     webhooks,
 )
 from app.api.guard import RequestGuard
-from app.db import make_engine, make_session_factory
-from app.jobs.scheduler import BackgroundWork
+from app.api.pagination import Cursors
+from app.bootstrap import Service, bootstrap
 from app.keyring import Keyring
 from app.logging import configure_logging
-from app.pagination import Cursors
 from app.settings import Settings, get_settings
-from app.shipping.carriers import make_carrier
 from app.web import scan_station, tracking
-from app.wiring import wire
 
 DESCRIPTION = """Spares inventory and courier-swap service.
 
@@ -35,35 +32,32 @@ Authenticate with `Authorization: Bearer <api key>`. Each operation lists the ro
 (`x-roles`). Errors are `application/problem+json` (RFC 9457)."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings | None = None, *, service: Service | None = None) -> FastAPI:
+    settings = settings or (service.settings if service else get_settings())
     configure_logging(settings.log_level)
-    wire()
-    engine = make_engine(settings.database_url)
-
-    factory = make_session_factory(engine)
-    carrier = make_carrier(settings)
+    service = service or bootstrap(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         background = thread = None
         if settings.run_background_jobs:
-            background = BackgroundWork.from_settings(factory, carrier, settings)
+            background = service.background_work()
             thread = threading.Thread(target=background.run, name="background-work", daemon=True)
             thread.start()
         yield
         if background is not None:
             background.stop()
             thread.join(timeout=settings.outbox_lease_seconds)
-        engine.dispose()
+        service.engine.dispose()
 
     app = FastAPI(title="Spares & courier-swap service", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = factory
-    app.state.carrier = carrier
-    app.state.cursors = Cursors(Keyring(settings.secret_key, factory))
+    app.state.service = service
+    app.state.engine = service.engine
+    app.state.session_factory = service.session_factory
+    app.state.carrier = service.carrier
+    app.state.cursors = Cursors(Keyring(settings.secret_key, service.session_factory))
     problems.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
                        larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})

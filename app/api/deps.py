@@ -8,10 +8,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.api.guard import CHALLENGE, STATE_KEY
+from app.api.pagination import Cursors
 from app.auth.keys import Role
 from app.db import unit_of_work
 from app.models import ApiKey
-from app.pagination import Cursors
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import Reader, SessionDep, Warehouse
 from app.api.problems import problem_responses
-from app.inventory import cycle_count, reconciliation
 from app.inventory.schemas import Id, Input, Output
 from app.models import CycleCount
+from app.warehouse import cycle_count, reconciliation
 
 router = APIRouter(prefix="/api/v1", tags=["reconciliation"], responses=problem_responses(401, 403, 422))
 

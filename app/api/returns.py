@@ -10,9 +10,10 @@ from sqlalchemy import select
 from app.api.deps import Reader, SessionDep, Warehouse
 from app.api.problems import problem_responses
 from app.errors import NotFound
-from app.inventory import refurbish, returns, scanning, units
+from app.inventory import refurbish, units
 from app.inventory.schemas import Id, Input, Output, UnitRead
 from app.models import Discrepancy, ExpectedReturn
+from app.warehouse import returns, scanning
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=problem_responses(401, 403, 422))
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -1,12 +1,10 @@
 """Use cases on spare units: create, edit, move between depots, change state. Each change writes
 the custody ledger in the same transaction."""
 
-from collections.abc import Callable
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, events
 from app.errors import Conflict, Unprocessable
 from app.inventory import ledger, repository
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
@@ -18,10 +16,6 @@ from app.inventory.states import (
     check_transition,
 )
 from app.models import SpareUnit
-
-# Called with (session, unit) after a unit becomes ready, so waiting swaps can claim it.
-# The swaps package registers itself here; inventory does not import swaps.
-ready_listeners: list[Callable[[Session, SpareUnit], None]] = []
 
 
 def unit_read(unit: SpareUnit) -> UnitRead:
@@ -154,6 +148,5 @@ def transition_unit(
 
 
 def _after_state_change(session: Session, unit: SpareUnit) -> None:
-    if unit.state == UnitState.READY:
-        for listener in ready_listeners:
-            listener(session, unit)
+    if unit.state == UnitState.READY:  # waiting swaps may claim it (swaps listens; inventory does not know)
+        events.record(session, events.UnitReady(unit_id=unit.id))

@@ -1,36 +1,26 @@
-"""Running outbox jobs: one at a time per runner, each under its own lease.
+"""Running outbox jobs, each under its own lease.
 
 While a job runs, a heartbeat thread extends its lease every third of the lease. A handler calls
-`lease.fence(session)` in the transaction that records its intent, right before each side effect on
+`ctx.fence(session)` in the transaction that records its intent, right before each side effect on
 the outside world: that proves (in the same statement that extends it) that this worker still holds
 the job. When it does not, `LeaseLost` stops the handler before the side effect; when the worker is
 stopping (SIGTERM), `Released` does, and the job is handed back untouched for another worker. A side
-effect already under way is finished and recorded first: stopping never abandons a purchase halfway."""
+effect already under way is finished and recorded first: stopping never abandons a purchase halfway.
+
+Kinds run independently: `run_forever` keeps at most one job of each kind in flight at a time, each
+in its own thread, so a slow or failing kind (a carrier timing out) never holds up another."""
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import outbox
 from app.db import unit_of_work
-from app.models import OutboxJob, SwapRequest
-from app.shipping import outbox
-from app.shipping.carrier import Carrier, CarrierError
-from app.swaps.states import TRANSITIONS, SwapStatus
-from app.swaps.timeline import add_event, move
+from app.outbox import JobContext, Kind, LeaseLost, Released
 
 log = logging.getLogger("app.jobs")
-
-
-class LeaseLost(Exception):
-    """Another worker holds this job now: stop, with no side effect."""
-
-
-class Released(Exception):
-    """This worker is stopping: the job goes back to the queue before its next side effect."""
 
 
 class Lease:
@@ -75,44 +65,25 @@ class Lease:
             self._thread.join()
 
 
-@dataclass(frozen=True)
-class JobContext:
-    factory: sessionmaker[Session]
-    carrier: Carrier
-    job_id: int
-    kind: str
-    swap_id: int | None
-    lease: Lease
-
-
-Handler = Callable[[JobContext], None]
-
-
-@dataclass(frozen=True)
-class Kind:
-    handler: Handler
-    failure: str  # what failed, in words, for the escalation
-
-
 class OutboxRunner:
-    def __init__(self, factory: sessionmaker[Session], carrier: Carrier, kinds: dict[str, Kind], *,
-                 lease: timedelta = outbox.DEFAULT_LEASE, stopping: threading.Event | None = None,
-                 backoff_base: timedelta = outbox.BACKOFF_BASE) -> None:
+    def __init__(self, factory: sessionmaker[Session], carrier, kinds: dict[str, Kind], *,
+                 lease: timedelta = outbox.DEFAULT_LEASE, stopping: threading.Event | None = None) -> None:
         self.factory, self.carrier, self.kinds, self.lease = factory, carrier, kinds, lease
         self.stopping = stopping or threading.Event()
-        self.backoff_base = backoff_base
 
-    def run_one(self) -> bool:
-        """Claim and run one due job; False when none was due (or the worker is stopping)."""
+    def claim(self, kinds) -> tuple[int, str, dict, str] | None:
         if self.stopping.is_set():
-            return False
+            return None
         with unit_of_work(self.factory) as session:
-            job = outbox.claim_one(session, lease=self.lease)
-            if job is None:
-                return False
-            job_id, kind, swap_id, token = job.id, job.kind, job.swap_id, job.lease_token
-        with Lease(self.factory, job_id, token, self.lease, self.stopping) as lease:
-            self._run(JobContext(self.factory, self.carrier, job_id, kind, swap_id, lease))
+            job = outbox.claim_one(session, lease=self.lease, kinds=kinds)
+            return None if job is None else (job.id, job.kind, dict(job.payload or {}), job.lease_token)
+
+    def run_one(self, kinds=None) -> bool:
+        """Claim and run one due job (of `kinds`, default all); False when none was due."""
+        claimed = self.claim(self.kinds if kinds is None else kinds)
+        if claimed is None:
+            return False
+        self.run(*claimed)
         return True
 
     def run_until_idle(self, limit: int = 1000) -> int:
@@ -122,49 +93,65 @@ class OutboxRunner:
         return done
 
     def run_forever(self, idle_seconds: float = 1.0) -> None:
-        """Until `stopping` is set: then the job under way stops at its next fence (or finishes)."""
+        """Until `stopping` is set; then each job under way stops at its next fence (or finishes).
+        At most one job of each kind is in flight at once, each in a thread of its own."""
+        running: dict[str, threading.Thread] = {}
+        wake = threading.Event()
         while not self.stopping.is_set():
+            for kind in [k for k, t in running.items() if not t.is_alive()]:
+                running.pop(kind).join()
             try:
-                worked = self.run_one()
+                claimed = self.claim(set(self.kinds) - set(running))
             except Exception:  # the database went away: wait and try again, never die
                 log.exception("outbox runner: claiming failed")
-                worked = False
-            if not worked:
-                self.stopping.wait(idle_seconds)
+                claimed = None
+            if claimed is None:
+                wake.wait(idle_seconds)
+                wake.clear()
+                continue
 
-    def _run(self, ctx: JobContext) -> None:
-        try:
-            self.kinds[ctx.kind].handler(ctx)
-        except LeaseLost:
-            log.warning("job %s (%s): lease lost to another worker; stopped without side effects",
-                        ctx.job_id, ctx.kind)
-        except Released:
-            with unit_of_work(self.factory) as session:
-                outbox.release(session, ctx.job_id, ctx.lease.token)
-            log.info("job %s (%s) released: worker stopping", ctx.job_id, ctx.kind)
-        except CarrierError as exc:
-            self._failed(ctx, str(exc), retryable=exc.retryable, retry_after=exc.retry_after)
-        except Exception as exc:  # an unexpected failure is retried too: nothing is dropped
-            log.exception("job %s (%s) failed", ctx.job_id, ctx.kind)
-            self._failed(ctx, f"{type(exc).__name__}: {exc}", retryable=True)
-        else:
-            with unit_of_work(self.factory) as session:
-                if not outbox.complete(session, ctx.job_id, ctx.lease.token):
-                    log.warning("job %s (%s) finished after its lease was lost", ctx.job_id, ctx.kind)
+            def work(claimed=claimed) -> None:
+                try:
+                    self.run(*claimed)
+                finally:
+                    wake.set()
 
-    def _failed(self, ctx: JobContext, error: str, *, retryable: bool, retry_after: float | None = None) -> None:
+            running[claimed[1]] = thread = threading.Thread(target=work, name=f"job-{claimed[1]}", daemon=True)
+            thread.start()
+        for thread in running.values():
+            thread.join()
+
+    def run(self, job_id: int, kind_name: str, payload: dict, token: str) -> None:
+        kind = self.kinds[kind_name]
+        with Lease(self.factory, job_id, token, self.lease, self.stopping) as lease:
+            ctx = JobContext(job_id=job_id, kind=kind_name, payload=payload, factory=self.factory,
+                             carrier=self.carrier, fence=lease.fence)
+            try:
+                kind.run(ctx)
+            except LeaseLost:
+                log.warning("job %s (%s): lease lost to another worker; stopped without side effects",
+                            job_id, kind_name)
+            except Released:
+                with unit_of_work(self.factory) as session:
+                    outbox.release(session, job_id, token)
+                log.info("job %s (%s) released: worker stopping", job_id, kind_name)
+            except Exception as exc:
+                retryable = getattr(exc, "retryable", True)
+                if not hasattr(exc, "retryable"):
+                    log.exception("job %s (%s) failed", job_id, kind_name)
+                error = str(exc) if hasattr(exc, "retryable") else f"{type(exc).__name__}: {exc}"
+                self._failed(kind, job_id, token, error, retryable=retryable,
+                             retry_after=getattr(exc, "retry_after", None))
+            else:
+                with unit_of_work(self.factory) as session:
+                    if not outbox.complete(session, job_id, token):
+                        log.warning("job %s (%s) finished after its lease was lost", job_id, kind_name)
+
+    def _failed(self, kind: Kind, job_id: int, token: str, error: str, *, retryable: bool,
+                retry_after: float | None) -> None:
         with unit_of_work(self.factory) as session:
-            job = outbox.settle_failure(session, ctx.job_id, ctx.lease.token, error, retryable=retryable,
-                                        retry_after=retry_after, backoff_base=self.backoff_base)
-            if job is None or job.swap_id is None:
-                return
-            _escalate(session, job, f"{self.kinds[ctx.kind].failure} failed after {job.attempts} attempt(s): "
-                                    f"{error}. Escalated to support.")
-
-
-def _escalate(session: Session, job: OutboxJob, message: str) -> None:
-    swap = session.get(SwapRequest, job.swap_id)
-    if SwapStatus.EXCEPTION in TRANSITIONS[SwapStatus(swap.status)]:
-        move(session, swap, SwapStatus.EXCEPTION, message, job_id=job.id, escalated=True)
-    else:  # e.g. a cancelled swap whose labels could not be voided: it stays cancelled
-        add_event(session, swap, "escalated", message, job_id=job.id, escalated=True)
+            job = outbox.settle_failure(session, job_id, token, error, policy=kind.policy, retryable=retryable,
+                                        retry_after=retry_after)
+            if job is not None and kind.on_exhausted is not None:
+                kind.on_exhausted(session, job, f"{kind.description} failed after {job.attempts} attempt(s): "
+                                                f"{error}. Escalated to support.")

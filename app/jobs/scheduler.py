@@ -1,7 +1,8 @@
-"""APScheduler wiring for the sweeps. APScheduler 3 keeps jobs per process, so every job is a sweep
-that claims rows (SKIP LOCKED on PostgreSQL): several instances running the same schedule do each piece
-of work once. coalesce + max_instances=1 stop a slow tick from piling up. The outbox is not a sweep:
-`runner.OutboxRunner` works through it continuously, beside the sweeps (`BackgroundWork`)."""
+"""A process's background work: the outbox runner, and APScheduler ticking the periodic jobs.
+
+APScheduler 3 keeps its jobs per process, so a tick does not do the work itself: it queues the slot's
+outbox job under a dedupe key (the slot), so however many processes tick, one job is queued per slot,
+and one worker runs it. coalesce + max_instances=1 stop a slow tick from piling up."""
 
 import threading
 from datetime import timedelta
@@ -9,38 +10,29 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.jobs import work
-from app.settings import Settings
+from app.jobs.kinds import PERIODIC, schedule_slot
+from app.jobs.runner import OutboxRunner
+from app.outbox import Kind
 from app.shipping.carrier import Carrier
 
 
-def build_scheduler(factory: sessionmaker[Session], carrier: Carrier, *, poll_quiet_for: timedelta):
+def build_scheduler(factory: sessionmaker[Session]) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
-    scheduler.add_job(work.poll_tracking, "interval", seconds=30, args=[factory, carrier],
-                      kwargs={"quiet_for": poll_quiet_for}, id="tracking-poll")
-    scheduler.add_job(work.sweep_waitlist, "interval", seconds=60, args=[factory], id="waitlist")
-    scheduler.add_job(work.sweep_returns, "interval", minutes=15, args=[factory], id="returns")
-    scheduler.add_job(work.purge_expired, "interval", hours=1, args=[factory], id="purge")
+    for kind, every in PERIODIC.items():
+        scheduler.add_job(schedule_slot, "interval", seconds=every.total_seconds(), args=[factory, kind], id=kind)
     return scheduler
 
 
 class BackgroundWork:
-    """The sweeps and the outbox runner of one process; `stop()` lets the job under way reach its next
-    safe point (see `runner`) and hands the rest back."""
+    """The periodic ticks and the outbox runner of one process; `stop()` lets each job under way reach
+    its next safe point (see `runner`) and hands it back."""
 
-    def __init__(self, factory: sessionmaker[Session], carrier: Carrier, *, poll_quiet_for: timedelta,
-                 lease: timedelta, backoff_base: timedelta, idle_seconds: float = 1.0) -> None:
+    def __init__(self, factory: sessionmaker[Session], carrier: Carrier, kinds: dict[str, Kind], *,
+                 lease: timedelta, idle_seconds: float = 1.0) -> None:
         self.stopping = threading.Event()
-        self.scheduler = build_scheduler(factory, carrier, poll_quiet_for=poll_quiet_for)
-        self.runner = work.outbox_runner(factory, carrier, lease=lease, stopping=self.stopping,
-                                         backoff_base=backoff_base)
+        self.scheduler = build_scheduler(factory)
+        self.runner = OutboxRunner(factory, carrier, kinds, lease=lease, stopping=self.stopping)
         self.idle_seconds = idle_seconds
-
-    @classmethod
-    def from_settings(cls, factory: sessionmaker[Session], carrier: Carrier, settings: Settings) -> "BackgroundWork":
-        return cls(factory, carrier, poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
-                   lease=timedelta(seconds=settings.outbox_lease_seconds),
-                   backoff_base=timedelta(seconds=settings.outbox_retry_seconds))
 
     def run(self) -> None:
         """In the calling thread, until `stop()`."""

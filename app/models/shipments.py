@@ -144,19 +144,20 @@ class ExtraLabel(Base):
 
 
 class OutboxJob(Base):
-    """Work on an outside system, written in the same transaction as the change that needs it.
-    A worker claims a due job (SKIP LOCKED) under a lease, commits the claim, then calls out."""
+    """A job for the worker: work on an outside system, or for later, written in the same transaction
+    as the change that needs it (see `app.outbox`)."""
 
     __tablename__ = "outbox_jobs"
     __table_args__ = (Index("ix_outbox_jobs_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    swap_id: Mapped[int | None] = mapped_column(ForeignKey("swap_requests.id"), index=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The same logical job is queued once: a second enqueue under the same key does nothing.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20))  # pending | in_flight | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it is due
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set at each claim; the worker holding it is the only one whose writes about the job count.
     lease_token: Mapped[str | None] = mapped_column(String(32))

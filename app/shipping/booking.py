@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from time import sleep
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import clock
+from app import clock, events
 from app.db import unit_of_work
-from app.inventory import returns
+from app.inventory.calendar import business_days_between
 from app.models import Shipment, SwapRequest
-from app.shipping import pickups, refunds
-from app.shipping.calendar import add_business_days
+from app.shipping import pickups, refunds, repository
 from app.shipping.carrier import (
     Address,
     Carrier,
@@ -32,11 +30,12 @@ from app.shipping.carrier import (
 )
 from app.shipping.labels import record_extra_label, record_label
 from app.shipping.rates import choose_rate
+from app.shipping.states import Direction, LabelState
 from app.swaps.schemas import ReturnMode
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import add_event, move
 
-OUTBOUND, RETURN = "outbound", "return"
+OUTBOUND, RETURN = Direction.OUTBOUND, Direction.RETURN
 Fence = Callable[[Session], None]  # raises when the job is no longer this worker's to do
 READ_TRIES = 3  # reads (rates, label look-ups) are retried in place; a purchase never is
 READ_PAUSE_SECONDS = 0.5
@@ -83,13 +82,13 @@ def _plan(session: Session, swap: SwapRequest) -> BookingPlan:
     )
 
 
-def _shipment(session: Session, swap_id: int, direction: str, provider: str) -> Shipment:
-    row = session.scalars(select(Shipment).where(Shipment.swap_id == swap_id, Shipment.direction == direction)
-                          .with_for_update()).one_or_none()
+def _shipment(session: Session, swap_id: int, direction: Direction, provider: str) -> Shipment:
+    row = repository.shipment_for_update(session, swap_id, direction)
     if row is None:
         now = clock.now()
-        row = Shipment(swap_id=swap_id, direction=direction, provider=provider, reference=f"swap-{swap_id}-{direction}",
-                       label_status="pending", created_at=now, updated_at=now)
+        row = Shipment(swap_id=swap_id, direction=direction.value, provider=provider,
+                       reference=f"swap-{swap_id}-{direction}", label_status=LabelState.PENDING.value,
+                       created_at=now, updated_at=now)
         session.add(row)
         session.flush()
     return row
@@ -102,7 +101,7 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *,
             _void_if_cancelled(session, swap)
             return  # cancelled, backordered again or already booked: nothing (more) to do
         plan = _plan(session, swap)
-    transit_days = _business_days(plan.ship_date, plan.promised_date, plan.depot_country)
+    transit_days = business_days_between(plan.ship_date, plan.promised_date, plan.depot_country)
     outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None,
                              fence=fence)
     ret = None
@@ -122,8 +121,8 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *,
 
 def _void_if_cancelled(session: Session, swap: SwapRequest | None) -> None:
     """A swap cancelled while its booking ran: the labels bought for it are voided, not kept."""
-    if swap is not None and swap.status == SwapStatus.CANCELLED and refunds.has_labels(session, swap.id):
-        refunds.request_void(session, swap)
+    if swap is not None and swap.status == SwapStatus.CANCELLED:
+        refunds.void_if_booked(session, swap.id)
 
 
 def _still_wanted(factory, swap_id: int) -> bool:
@@ -136,19 +135,11 @@ def _still_wanted(factory, swap_id: int) -> bool:
         return False
 
 
-def _business_days(start: date, end: date, country: str) -> int:
-    n, day = 0, start
-    while day < end:
-        day = add_business_days(day, 1, country)
-        n += 1
-    return max(n, 1)
-
-
 def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, *, max_days: int | None,
                   carrier_token: str | None, fence: Fence) -> Shipment:
     with unit_of_work(factory) as session:
         row = _shipment(session, plan.swap_id, direction, carrier.name)
-        if row.label_status == "SUCCESS":
+        if row.label_status == LabelState.SUCCESS:
             return row
         rate_id, reference, known, sent_at = row.rate_id, row.reference, row.label_id, row.purchase_sent_at
     if sent_at is not None and known is None:
@@ -183,20 +174,20 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
             row.purchase_sent_at = clock.now()
         found = [carrier.buy_label(rate_id=rate_id, reference=reference)]
     label = next((x for x in found if x.label_id == known), found[0])
-    if label.status == "QUEUED":
+    if label.status == LabelState.QUEUED:
         label = _read(carrier.get_label, label_id=label.label_id)
     with unit_of_work(factory) as session:
         row = _shipment(session, plan.swap_id, direction, carrier.name)
-        if row.label_status == "SUCCESS" and row.label_id != label.label_id:
+        if row.label_status == LabelState.SUCCESS and row.label_id != label.label_id:
             extras = [label, *found]  # another attempt recorded its label first: keep that one
         else:
             record_label(row, label)
             extras = found
         for extra in extras:
-            if extra.label_id != row.label_id and extra.status == "SUCCESS":
+            if extra.label_id != row.label_id and extra.status == LabelState.SUCCESS:
                 record_extra_label(session, row, extra.label_id, extra.tracking_number, found_by="lookup")
         result = row
-    if result.label_status != "SUCCESS":
+    if result.label_status != LabelState.SUCCESS:
         raise TemporaryCarrierError(f"{direction} label {label.label_id} still {label.status}")
     return result
 
@@ -204,7 +195,7 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
 def _finish(factory, plan: BookingPlan, outbound: Shipment, ret: Shipment | None, return_plan: str,
             pickup_note: str | None) -> None:
     with unit_of_work(factory) as session:
-        swap = session.scalars(select(SwapRequest).where(SwapRequest.id == plan.swap_id).with_for_update(of=SwapRequest)).unique().one()
+        swap = repository.swap_for_update(session, plan.swap_id)
         if swap.status != SwapStatus.ALLOCATED:
             _void_if_cancelled(session, swap)
             return
@@ -216,10 +207,9 @@ def _finish(factory, plan: BookingPlan, outbound: Shipment, ret: Shipment | None
             ReturnMode.RETURN_BOX.value: "A prepaid return label is in the box for your old device.",
             ReturnMode.NO_RETURN.value: "Nothing needs to come back.",
         }[return_plan]
-        return_row = session.scalars(select(Shipment).where(Shipment.swap_id == swap.id,
-                                                            Shipment.direction == RETURN)).one_or_none()
-        returns.expect_return(session, swap, return_plan=return_plan, return_shipment=return_row,
-                              box_contents=list(swap.unit.box_contents or []))
+        return_row = repository.shipment(session, swap.id, Direction.RETURN)
+        events.record(session, events.SwapBooked(swap_id=swap.id, return_plan=return_plan,
+                                                 return_shipment_id=return_row.id if return_row else None))
         move(session, swap, SwapStatus.LABEL_BOOKED,
              f"Courier booked: {outbound.service_name} with {outbound.carrier}, tracking {outbound.tracking_number}. "
              + what_back,

@@ -3,9 +3,9 @@ it (the purchase answer, a look-up after a lost answer, or a carrier event)."""
 
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, outbox
 from app.models import ExtraLabel, Shipment, SwapRequest
-from app.shipping import outbox
+from app.shipping import repository
 from app.shipping.carrier import Label
 from app.swaps.timeline import add_event
 
@@ -26,7 +26,7 @@ def record_extra_label(session: Session, row: Shipment, label_id: str, tracking_
                        found_by: str) -> bool:
     """A second label for a shipment that has one: keep it on record and queue its refund. Returns
     False when it was known already."""
-    if label_id == row.label_id or session.query(ExtraLabel.id).filter_by(label_id=label_id).first():
+    if label_id == row.label_id or repository.extra_label(session, label_id) is not None:
         return False
     now = clock.now()
     session.add(ExtraLabel(shipment_id=row.id, label_id=label_id, tracking_number=tracking_number,
@@ -35,5 +35,5 @@ def record_extra_label(session: Session, row: Shipment, label_id: str, tracking_
     add_event(session, session.get(SwapRequest, row.swap_id), "extra_label",
               f"A second {row.direction} label ({tracking_number}) was bought for this swap; it is being "
               "refunded.", label_id=label_id, escalated=True)
-    outbox.enqueue(session, VOID_EXTRA, swap_id=row.swap_id)
+    outbox.enqueue(session, VOID_EXTRA, {"swap_id": row.swap_id})
     return True

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
 from app.db import unit_of_work
 from app.models import PickupRequest, Shipment, SwapRequest
+from app.shipping import repository
 from app.shipping.carrier import (
     Address,
     Carrier,
@@ -27,6 +27,7 @@ from app.shipping.carrier import (
     Pickup,
     TemporaryCarrierError,
 )
+from app.shipping.states import PickupState
 from app.swaps.schemas import ReturnMode
 from app.swaps.timeline import add_event
 
@@ -44,12 +45,11 @@ def ensure_pickup(factory: sessionmaker[Session], carrier: Carrier, *, swap_id: 
     carrier does not collect here."""
     reference = reference_for(swap_id)
     with unit_of_work(factory) as session:
-        request = session.scalars(select(PickupRequest).where(PickupRequest.reference == reference)
-                                  .with_for_update()).first()
-        if request is not None and request.status in ("confirmed", "unconfirmed"):
+        request = repository.pickup_request_for_update(session, reference)
+        if request is not None and request.status in (PickupState.CONFIRMED, PickupState.UNCONFIRMED):
             return ReturnMode.SWAP_AT_DOOR.value, None
         fence(session)
-        answer_lost = request is not None and request.status == "requesting"
+        answer_lost = request is not None and request.status == PickupState.REQUESTING
         asked_at = request.updated_at if answer_lost else None
         now = clock.now()
         if request is None:
@@ -57,7 +57,7 @@ def ensure_pickup(factory: sessionmaker[Session], carrier: Carrier, *, swap_id: 
                                     created_at=now)
             session.add(request)
         if not answer_lost:  # when it is, updated_at keeps the time it was asked
-            request.status, request.updated_at = "requesting", now
+            request.status, request.updated_at = PickupState.REQUESTING.value, now
             request.attempts += 1
     if answer_lost and carrier.finds_pickups and clock.now() < asked_at + carrier.settle_after:
         raise TemporaryCarrierError("the pickup asked for earlier may still be being booked; looking for it once "
@@ -81,33 +81,35 @@ def ensure_pickup(factory: sessionmaker[Session], carrier: Carrier, *, swap_id: 
                                      start=datetime.combine(day, WINDOW[0], tzinfo=tz),
                                      end=datetime.combine(day, WINDOW[1], tzinfo=tz), reference=reference)
     except PermanentCarrierError as exc:
-        _settle(factory, reference, "refused", str(exc))
+        _settle(factory, reference, PickupState.REFUSED, str(exc))
         # Shippo books pickups only for some carriers: fall back to a return label in the box.
         return ReturnMode.RETURN_BOX.value, (f"A same-visit collection could not be booked ({exc}); "
                                              "a prepaid return label goes in the box instead.")
     except CarrierError as exc:
         # A refusal made before acting is safe to ask again; otherwise the pickup may exist.
-        _settle(factory, reference, "requesting" if exc.maybe_done else "failed", str(exc))
+        _settle(factory, reference, PickupState.REQUESTING if exc.maybe_done else PickupState.FAILED, str(exc))
         raise
     _confirmed(factory, reference, pickup, day)
     return ReturnMode.SWAP_AT_DOOR.value, None
 
 
 def _request(session: Session, reference: str) -> PickupRequest:
-    return session.scalars(select(PickupRequest).where(PickupRequest.reference == reference)
-                           .with_for_update()).one()
+    request = repository.pickup_request_for_update(session, reference)
+    assert request is not None, reference  # recorded before any call
+    return request
 
 
-def _settle(factory, reference: str, status: str, error: str | None = None) -> None:
+def _settle(factory, reference: str, status: PickupState, error: str | None = None) -> None:
     with unit_of_work(factory) as session:
         request = _request(session, reference)
-        request.status, request.last_error, request.updated_at = status, (error or "")[:2000] or None, clock.now()
+        request.status, request.last_error = status.value, (error or "")[:2000] or None
+        request.updated_at = clock.now()
 
 
 def _confirmed(factory, reference: str, pickup: Pickup, day: date) -> None:
     with unit_of_work(factory) as session:
         request = _request(session, reference)
-        request.status, request.updated_at = "confirmed", clock.now()
+        request.status, request.updated_at = PickupState.CONFIRMED.value, clock.now()
         request.carrier_pickup_id, request.confirmation_code = pickup.pickup_id, pickup.confirmation_code
         shipment = session.get(Shipment, request.shipment_id, with_for_update=True)
         shipment.pickup_id, shipment.pickup_confirmation = pickup.pickup_id, pickup.confirmation_code
@@ -117,7 +119,7 @@ def _confirmed(factory, reference: str, pickup: Pickup, day: date) -> None:
 def _unconfirmed(factory, reference: str, carrier_name: str) -> None:
     with unit_of_work(factory) as session:
         request = _request(session, reference)
-        request.status, request.updated_at = "unconfirmed", clock.now()
+        request.status, request.updated_at = PickupState.UNCONFIRMED.value, clock.now()
         shipment = session.get(Shipment, request.shipment_id)
         add_event(session, session.get(SwapRequest, shipment.swap_id), "pickup_unconfirmed",
                   f"A courier collection was requested for {request.day:%A %d %B} but the carrier's answer was "
@@ -128,10 +130,8 @@ def _unconfirmed(factory, reference: str, carrier_name: str) -> None:
 
 def orphan_pickups(session: Session, swap: SwapRequest) -> None:
     """The swap was cancelled: a collection booked for it is a courier visit nobody expects."""
-    for request in session.scalars(select(PickupRequest).join(Shipment, Shipment.id == PickupRequest.shipment_id)
-                                   .where(Shipment.swap_id == swap.id,
-                                          PickupRequest.status.in_(("confirmed", "unconfirmed", "requesting")))):
-        request.status, request.updated_at = "orphaned", clock.now()
+    for request in repository.live_pickups_of_swap(session, swap.id):
+        request.status, request.updated_at = PickupState.ORPHANED.value, clock.now()
         code = request.confirmation_code or "unknown (the carrier's answer was lost)"
         add_event(session, swap, "pickup_orphaned",
                   f"The courier collection booked for {request.day:%A %d %B} is no longer needed: cancel it with "

@@ -10,15 +10,16 @@ is taken as it is. Each refund request is fenced (the job must still be this wor
 
 from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import clock
+from app import clock, outbox
 from app.db import unit_of_work
+from app.events import SwapCancelled
 from app.models import ExtraLabel, Shipment, SwapRequest
-from app.shipping import outbox, pickups
+from app.shipping import pickups, repository
 from app.shipping.carrier import Carrier, Label, PermanentCarrierError, TemporaryCarrierError
 from app.shipping.labels import record_label
+from app.shipping.states import LabelState
 from app.swaps.timeline import add_event
 
 KIND = "void_labels"
@@ -27,20 +28,21 @@ IN_USE = "in_use"  # our refund status for a label the courier already has
 Fence = Callable[[Session], None]
 
 
-def request_void(session: Session, swap: SwapRequest) -> None:
-    outbox.enqueue(session, KIND, swap_id=swap.id)
+def void_if_booked(session: Session, swap_id: int) -> None:
+    """A cancelled swap whose booking ever started (its shipment rows are written before any purchase)
+    gets its labels voided and its courier collection orphaned, by a job."""
+    if repository.has_shipments(session, swap_id):
+        outbox.enqueue(session, KIND, {"swap_id": swap_id})
 
 
-def has_labels(session: Session, swap_id: int) -> bool:
-    """Whether booking ever started for the swap (its shipment rows are written before any purchase)."""
-    return session.scalar(select(Shipment.id).where(Shipment.swap_id == swap_id).limit(1)) is not None
+def on_swap_cancelled(session: Session, event: SwapCancelled) -> None:
+    void_if_booked(session, event.swap_id)
 
 
 def void_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
     with unit_of_work(factory) as session:
         pickups.orphan_pickups(session, session.get(SwapRequest, swap_id))
-        todo = [r.id for r in session.scalars(select(Shipment).where(Shipment.swap_id == swap_id)
-                                              .order_by(Shipment.id)) if r.refund_status is None]
+        todo = [r.id for r in repository.shipments_of_swap(session, swap_id) if r.refund_status is None]
     for shipment_id in todo:
         _void(factory, carrier, shipment_id, fence)
 
@@ -50,7 +52,7 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int, fe
         row = session.get(Shipment, shipment_id)
         label_id, label_status, rate_id, reference = row.label_id, row.label_status, row.rate_id, row.reference
     learned = None  # what the carrier tells us of a label we do not have as bought
-    if label_id is None or label_status != "SUCCESS":
+    if label_id is None or label_status != LabelState.SUCCESS:
         learned = _bought_label(carrier, label_id, rate_id, reference)
         if learned is None:
             return  # nothing was bought: nothing to give back
@@ -84,9 +86,7 @@ def _void(factory: sessionmaker[Session], carrier: Carrier, shipment_id: int, fe
 def void_extra_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
     """Refund each label recorded as bought a second time for one of the swap's shipments."""
     with unit_of_work(factory) as session:
-        todo = list(session.scalars(select(ExtraLabel.id).join(Shipment, Shipment.id == ExtraLabel.shipment_id)
-                                    .where(Shipment.swap_id == swap_id, ExtraLabel.refund_status.is_(None))
-                                    .order_by(ExtraLabel.id)))
+        todo = repository.extra_labels_to_refund(session, swap_id)
     for extra_id in todo:
         with unit_of_work(factory) as session:
             extra = session.get(ExtraLabel, extra_id, with_for_update=True)
@@ -116,7 +116,7 @@ def _bought_label(carrier: Carrier, label_id: str | None, rate_id: str | None, r
             label = carrier.get_label(label_id)
         except PermanentCarrierError:
             return None  # the purchase failed at the carrier: nothing was charged
-    if label is not None and label.status != "SUCCESS":
+    if label is not None and label.status != LabelState.SUCCESS:
         raise TemporaryCarrierError(f"label {label.label_id} is still {label.status}; voiding it later")
     return label
 

@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import ExtraLabel, Shipment, SwapRequest, WebhookReceipt
+from app.models import Shipment, SwapRequest, WebhookReceipt
+from app.shipping import repository
 from app.shipping.carrier import Label
 from app.shipping.labels import record_extra_label, record_label
+from app.shipping.states import LabelState
 from app.shipping.tracking import Event, apply_event, find_shipment
 from app.swaps.timeline import add_event
 
@@ -117,8 +118,7 @@ def receive(session: Session, raw: bytes, *, keep_test_events: bool) -> str:
 
 
 def purge_expired(session: Session) -> int:
-    cutoff = clock.now() - KEEP_RECEIPTS_FOR
-    return session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff)).rowcount or 0
+    return repository.purge_receipts(session, clock.now() - KEEP_RECEIPTS_FOR)
 
 
 def combine(outcomes: list[str]) -> str:
@@ -157,13 +157,12 @@ def _event(track: _Track, s: _TrackingStatus, *, test: bool) -> Event:
 
 def _transaction(session: Session, tx: _Transaction, *, test: bool) -> str:
     rate_id = tx.rate if isinstance(tx.rate, str) else (tx.rate.object_id if tx.rate else None)
-    row = session.scalars(select(Shipment).where(Shipment.label_id == tx.object_id).with_for_update()).first()
+    row = repository.shipment_by_label_for_update(session, tx.object_id)
     if row is None and rate_id and tx.metadata:
         # A purchase whose answer never reached us: the event names the rate and our reference.
-        row = session.scalars(select(Shipment).where(Shipment.rate_id == rate_id,
-                                                     Shipment.reference == tx.metadata).with_for_update()).first()
+        row = repository.shipment_by_rate_for_update(session, rate_id, tx.metadata)
     if row is None:
-        extra = session.scalars(select(ExtraLabel).where(ExtraLabel.label_id == tx.object_id)).first()
+        extra = repository.extra_label(session, tx.object_id)
         if extra is not None and (tx.status or "").upper() in REFUND_STATUS:
             extra.refund_status, extra.updated_at = REFUND_STATUS[tx.status.upper()], clock.now()
             return "applied"
@@ -180,7 +179,7 @@ def _transaction(session: Session, tx: _Transaction, *, test: bool) -> str:
                                                       found_by="webhook"):
             return "applied"
         return "recorded"
-    if row.label_status == "SUCCESS" or (row.label_id is None and status == "ERROR"):
+    if row.label_status == LabelState.SUCCESS or (row.label_id is None and status == "ERROR"):
         return "recorded"  # already settled; or a failed purchase we never knew of: nothing was bought
     record_label(row, Label(label_id=tx.object_id, tracking_number=tx.tracking_number or None,
                             tracking_url=tx.tracking_url_provider or None, label_url=tx.label_url or None,

@@ -10,21 +10,20 @@ worker's page and support even when the status itself does not change."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock
-from app.inventory import returns
+from app import clock, events
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import Shipment, SpareUnit, SwapRequest, TrackingEventRecord
+from app.shipping import repository
+from app.shipping.states import FINAL_TRACKING, Direction
 from app.swaps.reserve import fulfil
 from app.swaps.states import TRANSITIONS, SwapStatus
 from app.swaps.timeline import add_event, move
 
 RANK = {"UNKNOWN": 0, "PRE_TRANSIT": 1, "TRANSIT": 2, "FAILURE": 3, "DELIVERED": 4, "RETURNED": 4}
-FINAL = frozenset({"DELIVERED", "RETURNED"})
 # After a FAILURE, later news of the parcel moving or arriving is applied.
 AFTER_FAILURE = frozenset({"TRANSIT", "DELIVERED", "RETURNED"})
 
@@ -79,7 +78,7 @@ def supersedes(current: str | None, current_at: datetime | None, new: str, new_a
         return False
     if current is None:
         return True
-    if current in FINAL:
+    if current in FINAL_TRACKING:
         return False
     if current == "FAILURE":
         return new in AFTER_FAILURE and (current_at is None or new_at > current_at)
@@ -105,11 +104,10 @@ def find_shipment(session: Session, *, carrier: str | None, tracking_number: str
     with the carrier (numbers are unique per carrier only, and carriers reuse them: the newest wins).
     An event naming another carrier is not ours."""
     if transaction:
-        row = session.scalars(select(Shipment).where(Shipment.label_id == transaction).with_for_update()).first()
+        row = repository.shipment_by_label_for_update(session, transaction)
         if row is not None:
             return row
-    rows = list(session.scalars(select(Shipment).where(Shipment.tracking_number == tracking_number)
-                                .order_by(Shipment.id.desc()).with_for_update()))
+    rows = repository.shipments_by_tracking_for_update(session, tracking_number)
     if carrier:
         rows = [r for r in rows if (r.carrier or "").lower() == carrier.lower()]
     return rows[0] if rows else None
@@ -151,28 +149,25 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
         record.applied = True
         shipment.tracking_status, shipment.tracking_status_at = event.status, when
         shipment.updated_at = now
-        swap = _swap_locked(session, shipment)
-        if shipment.direction == "outbound":
+        swap = repository.swap_for_update(session, shipment.swap_id)
+        if shipment.direction == Direction.OUTBOUND:
             _outbound(session, swap, event)
         else:
             _return(session, swap, event)
+        events.record(session, events.ShipmentStatusChanged(shipment_id=shipment.id, swap_id=swap.id,
+                                                            direction=shipment.direction, status=event.status))
     elif fresh and event.status == shipment.tracking_status:
         shipment.tracking_status_at = when  # the latest word on the current status: older news is stale
     news = courier_news(event.substatus, event.action_required, event.details) if fresh else None
     if news is not None:
         record.applied = True
-        _tell(session, swap or _swap_locked(session, shipment), shipment, event, *news)
+        _tell(session, swap or repository.swap_for_update(session, shipment.swap_id), shipment, event, *news)
     return "applied" if record.applied else "recorded"
-
-
-def _swap_locked(session: Session, shipment: Shipment) -> SwapRequest:
-    return session.scalars(select(SwapRequest).where(SwapRequest.id == shipment.swap_id)
-                           .with_for_update(of=SwapRequest)).unique().one()
 
 
 def _tell(session: Session, swap: SwapRequest, shipment: Shipment, event: Event, message: str,
           escalate: bool) -> None:
-    if shipment.direction != "outbound":  # the worker is not the recipient of the return: support only
+    if shipment.direction != Direction.OUTBOUND:  # the worker is not the recipient of the return: support only
         add_event(session, swap, "return_attention", f"The return parcel ({shipment.tracking_number}): "
                   f"{event.details or event.substatus}.", substatus=event.substatus, escalated=escalate)
         return
@@ -201,8 +196,7 @@ def _unit_to(session: Session, unit: SpareUnit | None, path: list[UnitState], re
 
 def _outbound(session: Session, swap: SwapRequest, event: Event) -> None:
     ref = f"swap:{swap.id}"
-    unit = session.scalars(select(SpareUnit).where(SpareUnit.id == swap.unit_id)
-                           .with_for_update(of=SpareUnit)).unique().one_or_none()
+    unit = repository.unit_for_update(session, swap.unit_id)
     if event.status == "TRANSIT":
         _unit_to(session, unit, [UnitState.RESERVED, UnitState.PACKED, UnitState.IN_TRANSIT],
                  "collected by the courier", ref)
@@ -214,7 +208,6 @@ def _outbound(session: Session, swap: SwapRequest, event: Event) -> None:
         fulfil(session, swap)
         _advance(session, swap, [SwapStatus.SHIPPED, SwapStatus.DELIVERED], "Delivered. Is everything working?",
                  details=event.details)
-        returns.broken_unit_moves(session, swap, UnitState.AWAITING_RETURN, "replacement delivered")
     elif event.status in ("FAILURE", "RETURNED"):
         if SwapStatus.EXCEPTION in TRANSITIONS[SwapStatus(swap.status)]:
             move(session, swap, SwapStatus.EXCEPTION,
@@ -225,12 +218,10 @@ def _outbound(session: Session, swap: SwapRequest, event: Event) -> None:
 
 
 def _return(session: Session, swap: SwapRequest, event: Event) -> None:
+    # The broken unit's own record follows the courier through `ShipmentStatusChanged` (warehouse).
     if event.status == "TRANSIT":
         _advance(session, swap, [SwapStatus.RETURN_IN_TRANSIT], "Your old device is on its way back to us.")
-        returns.broken_unit_moves(session, swap, UnitState.RETURNING, "collected by the courier")
     elif event.status == "DELIVERED":
-        # Reaching the depot implies it was collected, whether or not that scan was reported.
-        returns.broken_unit_moves(session, swap, UnitState.RETURNING, "delivered to the depot by the courier")
         _advance(session, swap, [SwapStatus.RETURN_IN_TRANSIT, SwapStatus.RETURNED],
                  "Your old device has reached our depot. Thank you!")
     elif event.status in ("FAILURE", "RETURNED"):

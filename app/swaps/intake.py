@@ -3,7 +3,7 @@
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, events
 from app.errors import Conflict, Unprocessable
 from app.inventory import repository as inventory
 from app.models import SwapRequest
@@ -49,13 +49,10 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
         raise Conflict(f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.") from None
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")
+    events.record(session, events.SwapReceived(swap_id=swap.id))
     if not allocate(session, swap, actor=actor):
         backorder(session, swap)
     return swap, token
-
-
-# Called with (session, swap) when a swap is cancelled, e.g. to void labels already bought.
-cancelled_listeners: list = []
 
 
 def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: str) -> SwapRequest:
@@ -68,8 +65,7 @@ def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: s
     # Cancel first, so the released unit cannot be offered back to this swap.
     move(session, swap, SwapStatus.CANCELLED, f"Cancelled by {actor}: {data.reason}")
     release(session, swap, actor=actor, reason=f"swap {swap.id} cancelled: {data.reason}")
-    for listener in cancelled_listeners:
-        listener(session, swap)
+    events.record(session, events.SwapCancelled(swap_id=swap.id))
     return swap
 
 

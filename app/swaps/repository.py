@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.db import is_postgres
 from app.errors import NotFound
+from app.inventory.calendar import DepotCalendar
 from app.models import (
     ConfigProfile,
     Depot,
@@ -18,7 +19,6 @@ from app.models import (
     SwapRequest,
 )
 from app.models.inventory import model_substitutes
-from app.shipping.calendar import DepotCalendar
 from app.swaps.allocation import Candidate, Need, WaitingSwap
 from app.swaps.states import SwapStatus
 

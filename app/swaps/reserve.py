@@ -6,18 +6,16 @@ requests never wait on or take the same unit; on SQLite the transaction holds th
 
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, events
+from app.events import UnitReady
+from app.inventory.calendar import DepotCalendar, promised_delivery, ship_date
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import Reservation, SpareUnit, SwapRequest
-from app.shipping.calendar import DepotCalendar, promised_delivery, ship_date
 from app.swaps import repository
 from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line, rank_candidates
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import move
-
-# Called with (session, swap) after a swap gets its unit, e.g. to queue the courier booking.
-allocated_listeners: list = []
 
 
 def transit_days(calendar: DepotCalendar, swap: SwapRequest) -> int:
@@ -51,6 +49,11 @@ def backorder(session: Session, swap: SwapRequest) -> None:
          f"No suitable spare is ready right now. You are number {position} in line; the next unit that "
          "becomes ready is yours, and you will hear from us as soon as it ships.",
          position=position)
+    events.record(session, events.SwapBackordered(swap_id=swap.id, position=position))
+
+
+def on_unit_ready(session: Session, event: UnitReady) -> None:
+    offer_unit(session, session.get(SpareUnit, event.unit_id))
 
 
 def offer_unit(session: Session, unit: SpareUnit) -> None:
@@ -121,5 +124,4 @@ def _reserve(
          f"arrive {swap.promised_date:%A %d %B}." + (f" Note: {'; '.join(notes)}." if notes else ""),
          unit_id=unit.id, depot=unit.depot.code, promised_date=swap.promised_date.isoformat(),
          substitute=swap.is_substitute, needs_reimage=swap.needs_reimage)
-    for listener in allocated_listeners:
-        listener(session, swap)
+    events.record(session, events.SwapAllocated(swap_id=swap.id, unit_id=unit.id))

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, events
 from app.models import SwapEvent, SwapRequest
 from app.swaps.states import SwapStatus, check_swap_transition
 
@@ -17,7 +17,9 @@ def add_event(session: Session, swap: SwapRequest, kind: str, message: str, **da
 
 def move(session: Session, swap: SwapRequest, target: SwapStatus, message: str, **data: Any) -> None:
     """Change the swap's status (if the table allows) and record it on the timeline."""
-    check_swap_transition(SwapStatus(swap.status), target)
+    old = SwapStatus(swap.status)
+    check_swap_transition(old, target)
     swap.status = target.value
     swap.updated_at = clock.now()
     add_event(session, swap, target.value, message, **data)
+    events.record(session, events.SwapStatusChanged(swap_id=swap.id, old=old.value, new=target.value))

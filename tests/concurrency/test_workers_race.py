@@ -5,11 +5,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from app.db import make_engine, make_session_factory
 from app.jobs import work
 from app.models import OutboxJob, Shipment
 from app.shipping.simulated import SimulatedCarrier
 from tests.integration.test_outbox_reliability import FlakyCarrier, _stock_and_swaps
+from tests.support.service import worker_factory
 
 pytestmark = pytest.mark.postgres_only
 
@@ -21,7 +21,7 @@ def test_four_workers_drain_the_outbox_without_doing_anything_twice(client, keys
     barrier = threading.Barrier(4)
 
     def worker():
-        factory = make_session_factory(make_engine(settings.database_url, pool_size=2))
+        factory = worker_factory(settings, pool_size=2)
         barrier.wait()
         while n := work.run_outbox(factory, carrier, limit=5):
             handled.append(n)
@@ -35,7 +35,7 @@ def test_four_workers_drain_the_outbox_without_doing_anything_twice(client, keys
     assert sum(handled) == 40  # every job claimed exactly once across the four workers
     assert len(handled) > 1
     assert set(carrier.purchases.values()) == {1} and len(carrier.purchases) == 40
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = worker_factory(settings)
     with factory() as s:
         assert s.scalars(select(OutboxJob.status).distinct()).all() == ["done"]
         assert s.scalar(select(func.count()).select_from(Shipment)) == 40

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 
 from app.db import unit_of_work
 from app.demo import seed_demo
-from app.inventory.reconciliation import check_invariants
 from app.inventory.states import UnitState
+from app.warehouse.reconciliation import check_invariants
 
 EXAMPLES = 12
 DOCUMENT = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())

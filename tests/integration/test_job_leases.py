@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.db import make_engine, make_session_factory
 from app.jobs import work
 from app.models import OutboxJob, Shipment, SwapRequest
 from app.shipping.simulated import SimulatedCarrier
 from tests import factories as f
 from tests.e2e.test_swaps_api import swap_body
+from tests.support.service import worker_factory
 
 LEASE = timedelta(seconds=1)
 
@@ -70,7 +70,7 @@ def _open_jobs(factory) -> int:
 def test_a_purchase_slower_than_the_lease_is_not_taken_over(client, keys, settings):
     ids = _swaps(client, keys, 3)
     carrier = CountingCarrier(on_buy=lambda ref: time.sleep(2.5 * LEASE.total_seconds()))
-    factories = [make_session_factory(make_engine(settings.database_url)) for _ in range(2)]
+    factories = [worker_factory(settings) for _ in range(2)]
     deadline = time.monotonic() + 60
 
     def worker(factory):
@@ -137,13 +137,13 @@ def test_a_stopping_worker_finishes_the_purchase_under_way_and_hands_the_job_bac
 
 @pytest.mark.parametrize("stolen", [True, False])
 def test_only_the_lease_holder_can_finish_a_job(session_factory, stolen):
+    from app import outbox
     from app.db import unit_of_work
-    from app.shipping import outbox
 
     with unit_of_work(session_factory) as s:
-        outbox.enqueue(s, "book_swap")
+        outbox.enqueue(s, "book_swap", {"swap_id": 1})
     with unit_of_work(session_factory) as s:
-        job = outbox.claim_one(s, lease=LEASE)
+        job = outbox.claim_one(s, lease=LEASE, kinds={"book_swap"})
         job_id, token = job.id, job.lease_token
     if stolen:
         with session_factory() as s, s.begin():

@@ -7,14 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.db import make_engine, make_session_factory
+from app import outbox
 from app.jobs import work
 from app.models import OutboxJob, Shipment, SwapRequest
-from app.shipping import booking, outbox
+from app.shipping import booking
 from app.shipping.carrier import TemporaryCarrierError
 from app.shipping.simulated import SimulatedCarrier
 from tests import factories as f
 from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support.service import worker_factory
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +138,7 @@ def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once
 def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys, app, frozen_clock, settings):
     _, swap_ids = _stock_and_swaps(client, keys, 12, return_mode="no_return")
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), crash_after_buys=1)
-    first_worker = make_session_factory(make_engine(settings.database_url))
+    first_worker = worker_factory(settings)
     with pytest.raises(Crash):
         work.run_outbox(first_worker, carrier, limit=100)
     with first_worker() as s:
@@ -146,7 +147,7 @@ def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys
     assert statuses == {"in_flight": 1, "pending": 11}
     first_worker.kw["bind"].dispose()
     # A restarted worker does the rest at once, and takes the stranded job over after one short lease.
-    second_worker = make_session_factory(make_engine(settings.database_url))
+    second_worker = worker_factory(settings)
     assert work.run_outbox(second_worker, carrier, limit=100) == 11
     frozen_clock.advance(seconds=outbox.DEFAULT_LEASE.total_seconds() + 1)
     assert work.run_outbox(second_worker, carrier, limit=100) == 1
@@ -157,7 +158,7 @@ def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys
 def test_a_carrier_that_keeps_failing_escalates_the_swap(client, keys, app, frozen_clock, session_factory):
     _, (swap_id,) = _stock_and_swaps(client, keys, 1)
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), failure_rate=1.0)
-    for _ in range(outbox.MAX_ATTEMPTS):
+    for _ in range(outbox.RetryPolicy().max_attempts):
         frozen_clock.advance(hours=1)
         work.run_outbox(session_factory, carrier)
     swap = client.get(f"/api/v1/swap-requests/{swap_id}", headers=keys["support"]).json()
@@ -165,12 +166,15 @@ def test_a_carrier_that_keeps_failing_escalates_the_swap(client, keys, app, froz
     assert swap["timeline"][-1]["data"]["escalated"] is True and "503" in swap["timeline"][-1]["message"]
     with session_factory() as s:
         job = s.scalars(select(OutboxJob)).one()
-        assert (job.status, job.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+        assert (job.status, job.attempts) == ("failed", outbox.RetryPolicy().max_attempts)
     assert carrier.purchases == Counter()
 
 
 def test_backoff_grows_and_honours_retry_after():
-    assert outbox.backoff(1) == timedelta(seconds=15)
-    assert outbox.backoff(3) == timedelta(seconds=60)
-    assert outbox.backoff(20) == outbox.BACKOFF_MAX
-    assert outbox.backoff(1, retry_after=120) == timedelta(seconds=120)
+    steady = outbox.RetryPolicy(jitter=0)
+    assert steady.delay(1) == timedelta(seconds=15)
+    assert steady.delay(3) == timedelta(seconds=60)
+    assert steady.delay(20) == steady.cap
+    assert steady.delay(1, retry_after=120) == timedelta(seconds=120)
+    jittered = {outbox.RetryPolicy().delay(3) for _ in range(20)}
+    assert len(jittered) > 1 and all(timedelta(seconds=48) <= d <= timedelta(seconds=72) for d in jittered)

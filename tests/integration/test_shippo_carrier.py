@@ -11,7 +11,6 @@ import pytest
 
 from app.shipping.carrier import (
     Address,
-    Carrier,
     CarrierError,
     Parcel,
     PermanentCarrierError,
@@ -57,11 +56,6 @@ def get_rates(carrier: ShippoCarrier, reference: str = "swap-7:out", is_return: 
 def buy(carrier: ShippoCarrier, reference: str = "swap-7:out"):
     rate = get_rates(carrier, reference)[0]
     return rate, carrier.buy_label(rate_id=rate.rate_id, reference=reference)
-
-
-def test_it_satisfies_the_port(carrier):
-    port: Carrier = carrier
-    assert port.name == "shippo"
 
 
 def test_address_validation(carrier, standin):

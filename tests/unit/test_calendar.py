@@ -4,11 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.shipping.calendar import (
+from app.inventory.calendar import (
     DepotCalendar,
+    business_days_between,
     is_business_day,
-    misses_cutoff,
-    pickup_window,
     promised_delivery,
     ship_date,
 )
@@ -50,12 +49,18 @@ def test_same_instant_differs_across_depot_timezones():
     at = utc(2026, 11, 24, 16, 30)  # 16:30 London (after), 11:30 New York (before)
     assert promised_delivery(LON, at) == date(2026, 11, 26)
     assert promised_delivery(NYC, at) == date(2026, 11, 25)
-    assert misses_cutoff(LON, at) and not misses_cutoff(NYC, at)
+    assert ship_date(LON, at) == date(2026, 11, 25) and ship_date(NYC, at) == date(2026, 11, 24)
 
 
-def test_pickup_window_is_before_cutoff_in_utc():
-    start, end = pickup_window(NYC, date(2026, 11, 24))
-    assert end == utc(2026, 11, 24, 22, 0) and start == utc(2026, 11, 24, 20, 0)
+@pytest.mark.parametrize("start,end,days", [
+    (date(2026, 11, 24), date(2026, 11, 25), 1),   # Tue → Wed
+    (date(2026, 11, 27), date(2026, 11, 30), 1),   # Fri → Mon: the weekend is not counted
+    (date(2026, 11, 24), date(2026, 11, 24), 1),   # same day: a promise is never 0 days
+    (date(2026, 12, 24), date(2026, 12, 29), 1),   # Christmas in London: the days off are not counted
+    (date(2026, 11, 23), date(2026, 11, 27), 4),
+])
+def test_business_days_between(start, end, days):
+    assert business_days_between(start, end, "GB") == days
 
 
 @given(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)),

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from app.errors import Unprocessable
-from app.inventory.reconcile_rules import LedgerRow, ledger_breaches
-from app.inventory.reconciliation import resolve_period
+from app.warehouse.reconciliation import resolve_period
+from app.warehouse.rules import LedgerRow, ledger_breaches
 
 LON, NYC = 1, 2
 

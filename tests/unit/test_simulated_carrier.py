@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from shippo.models import components
 
-from app.shipping.carrier import Address, Carrier, Parcel, PermanentCarrierError
+from app.shipping.carrier import Address, Parcel, PermanentCarrierError
 from app.shipping.simulated import (
     SimulatedCarrier,
     make_webhook_payload,
@@ -43,11 +43,6 @@ def rates(carrier: SimulatedCarrier, reference: str = "swap-1:out", **kw):
     return carrier.get_rates(
         from_addr=DEPOT, to_addr=WORKER, parcel=kw.pop("parcel", LAPTOP), reference=reference, **kw
     )
-
-
-def test_it_satisfies_the_port(sim):
-    carrier: Carrier = sim
-    assert carrier.name == "simulated"
 
 
 def test_rates_are_deterministic_and_encode_their_inputs(sim, clock):

@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.inventory import repository as inventory
-from app.inventory import returns
-from app.inventory.reconcile_rules import PackCheck, pack_problems
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import ExpectedReturn, Scan, SpareUnit, SwapRequest
 from app.swaps import repository as swaps
+from app.warehouse import returns
+from app.warehouse.rules import PackCheck, pack_problems
 
 SWAP_REF = re.compile(r"^(?:SWAP|SW)-?(\d+)$")
 

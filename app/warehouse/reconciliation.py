@@ -15,7 +15,6 @@ from app import clock
 from app.errors import Unprocessable
 from app.inventory import repository as inventory
 from app.inventory.csv_io import _safe_cell
-from app.inventory.reconcile_rules import LedgerRow, ledger_breaches
 from app.inventory.states import UnitState
 from app.models import (
     CustodyEntry,
@@ -28,6 +27,7 @@ from app.models import (
     SwapRequest,
 )
 from app.swaps.states import SwapStatus
+from app.warehouse.rules import LedgerRow, ledger_breaches
 
 DEFAULT_PERIOD = timedelta(days=30)
 MAX_PERIOD = timedelta(days=366)

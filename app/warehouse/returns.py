@@ -6,16 +6,18 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, events
 from app.errors import Conflict, NotFound
+from app.events import ShipmentStatusChanged, SwapBooked
 from app.inventory import repository as inventory
-from app.inventory.reconcile_rules import return_outcomes
+from app.inventory.calendar import add_business_days
 from app.inventory.states import TRANSITIONS, UnitState
 from app.inventory.units import transition_unit
 from app.models import Discrepancy, ExpectedReturn, Shipment, SpareUnit, SwapRequest
-from app.shipping.calendar import add_business_days
+from app.shipping.states import Direction
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import add_event, move
+from app.warehouse.rules import return_outcomes
 
 RETURN_WINDOW_BUSINESS_DAYS = 10  # a return box must be back this long after delivery
 REMIND_EVERY = timedelta(days=3)
@@ -64,6 +66,29 @@ def open_return_for_tracking(session: Session, tracking_number: str) -> Expected
     return session.scalars(stmt).first()
 
 
+def on_swap_booked(session: Session, event: SwapBooked) -> None:
+    """The courier work is booked: from now on, the broken unit is expected back."""
+    swap = session.get(SwapRequest, event.swap_id)
+    shipment = session.get(Shipment, event.return_shipment_id) if event.return_shipment_id else None
+    expect_return(session, swap, return_plan=event.return_plan, return_shipment=shipment,
+                  box_contents=list(swap.unit.box_contents or []))
+
+
+# What the courier's news means for the broken unit: (direction, status) → (its state now, why).
+_COURIER_MOVES = {
+    (Direction.OUTBOUND, "DELIVERED"): (UnitState.AWAITING_RETURN, "replacement delivered"),
+    (Direction.RETURN, "TRANSIT"): (UnitState.RETURNING, "collected by the courier"),
+    # Reaching the depot implies it was collected, whether or not that scan was reported.
+    (Direction.RETURN, "DELIVERED"): (UnitState.RETURNING, "delivered to the depot by the courier"),
+}
+
+
+def on_shipment_status_changed(session: Session, event: ShipmentStatusChanged) -> None:
+    step = _COURIER_MOVES.get((Direction(event.direction), event.status))
+    if step is not None:
+        broken_unit_moves(session, session.get(SwapRequest, event.swap_id), *step)
+
+
 def broken_unit_moves(session: Session, swap: SwapRequest, target: UnitState, reason: str) -> None:
     """Keep the broken unit's record in step with the courier (delivered → awaiting return, collected → returning)."""
     expected = session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap.id)).one_or_none()
@@ -83,6 +108,7 @@ def receive(session: Session, expected: ExpectedReturn, *, code: str, unit: Spar
     now = clock.now()
     expected.status, expected.received_at, expected.received_by = "received", now, actor
     expected.received_code, expected.received_unit_id = code, unit.id if unit else None
+    events.record(session, events.ReturnReceived(expected_return_id=expected.id, swap_id=expected.swap_id))
     ref = f"swap:{expected.swap_id}"
     if unit is not None:
         _receive_unit(session, unit, depot_id=depot_id, actor=actor, ref=ref,
@@ -187,6 +213,7 @@ def flag(session: Session, kind: str, *, expected: ExpectedReturn | None, unit_i
                       depot_id=depot_id, details=details, status="open", created_at=clock.now())
     session.add(row)
     session.flush()
+    events.record(session, events.DiscrepancyFound(discrepancy_id=row.id, kind=kind))
     return row
 
 

@@ -52,18 +52,15 @@ def ship_date(cal: DepotCalendar, at: datetime) -> date:
     return next_business_day(today, cal.country)
 
 
-def pickup_window(cal: DepotCalendar, day: date) -> tuple[datetime, datetime]:
-    """The courier's collection window at the depot on `day` (the two hours before cut-off), in UTC."""
-    tz = ZoneInfo(cal.timezone)
-    end = datetime.combine(day, cal.cutoff_local, tzinfo=tz)
-    return (end - timedelta(hours=2)).astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
-
-
 def promised_delivery(cal: DepotCalendar, at: datetime, transit_days: int = 1) -> date:
     """The delivery date promised for a request made at `at` with `transit_days` business days in transit."""
     return add_business_days(ship_date(cal, at), transit_days, cal.country)
 
 
-def misses_cutoff(cal: DepotCalendar, at: datetime) -> bool:
-    """True when the request is out of hours: it will not leave today."""
-    return ship_date(cal, at) != at.astimezone(ZoneInfo(cal.timezone)).date()
+def business_days_between(start: date, end: date, country: str) -> int:
+    """Business days from `start` to `end` (at least 1): a next-day promise is 1."""
+    n, day = 0, start
+    while day < end:
+        day = add_business_days(day, 1, country)
+        n += 1
+    return max(n, 1)

@@ -1,0 +1,95 @@
+"""Domain events: what happened, recorded by a service on its unit of work (the session).
+
+The dispatcher that `bootstrap()` builds, and gives every session it makes, runs at once the handlers
+that belong in the same transaction (a unit that became ready goes to the head of the waitlist) and
+turns the others into outbox jobs written in that same transaction (a reserved swap gets its courier
+booked). Parts of the business talk to each other only this way, never by importing upwards.
+
+A session made anywhere else has no dispatcher: recording an event on it raises, so work can never be
+silently dropped by a caller that forgot the wiring."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+DISPATCHER = "dispatcher"  # the key in Session.info
+
+
+class NotBootstrapped(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class SwapReceived(Event):
+    swap_id: int
+
+
+@dataclass(frozen=True)
+class SwapAllocated(Event):
+    swap_id: int
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class SwapBackordered(Event):
+    swap_id: int
+    position: int
+
+
+@dataclass(frozen=True)
+class SwapStatusChanged(Event):
+    swap_id: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class SwapCancelled(Event):
+    swap_id: int
+
+
+@dataclass(frozen=True)
+class SwapBooked(Event):
+    """The courier work is booked: labels bought, and how the broken unit comes back."""
+
+    swap_id: int
+    return_plan: str
+    return_shipment_id: int | None
+
+
+@dataclass(frozen=True)
+class UnitReady(Event):
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class ShipmentStatusChanged(Event):
+    shipment_id: int
+    swap_id: int
+    direction: str  # outbound | return
+    status: str  # the carrier's tracking status
+
+
+@dataclass(frozen=True)
+class ReturnReceived(Event):
+    expected_return_id: int
+    swap_id: int
+
+
+@dataclass(frozen=True)
+class DiscrepancyFound(Event):
+    discrepancy_id: int
+    kind: str
+
+
+def record(session: Session, event: Event) -> None:
+    dispatcher = session.info.get(DISPATCHER)
+    if dispatcher is None:
+        raise NotBootstrapped(f"{type(event).__name__} recorded on a session that bootstrap() did not make: "
+                              "nothing would handle it")
+    dispatcher.dispatch(session, event)

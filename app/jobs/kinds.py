@@ -1,0 +1,40 @@
+"""Every kind of outbox job, with its handler and retry policy, and the periodic ones with how often
+they come due."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock, outbox
+from app.db import unit_of_work
+from app.jobs import sweeps
+from app.outbox import Kind, RetryPolicy
+from app.shipping import jobs as shipping_jobs
+
+# Periodic jobs: one is queued per slot of this length (the dedupe key is the slot), so several
+# processes scheduling the same tick make one job between them.
+PERIODIC = {
+    shipping_jobs.POLL_TRACKING: timedelta(seconds=30),
+    sweeps.SWEEP_WAITLIST: timedelta(seconds=60),
+    sweeps.SWEEP_RETURNS: timedelta(minutes=15),
+    sweeps.PURGE_EXPIRED: timedelta(hours=1),
+}
+
+
+def all_kinds(*, retry_seconds: float = 15.0, poll_quiet_for: timedelta = timedelta(hours=1)) -> dict[str, Kind]:
+    retry = RetryPolicy(base=timedelta(seconds=retry_seconds))
+    return {**shipping_jobs.kinds(retry=retry, poll_quiet_for=poll_quiet_for), **sweeps.kinds()}
+
+
+def slot_of(kind: str, at: datetime) -> tuple[datetime, str]:
+    """(the slot's start, its dedupe key) for a periodic job due at `at`."""
+    every = PERIODIC[kind].total_seconds()
+    start = datetime.fromtimestamp(at.timestamp() // every * every, UTC)
+    return start, f"{kind}@{start.isoformat()}"
+
+
+def schedule_slot(factory: sessionmaker[Session], kind: str) -> None:
+    """Queue this slot's `kind` job (a no-op when another process already did)."""
+    start, key = slot_of(kind, clock.now())
+    with unit_of_work(factory) as session:
+        outbox.enqueue(session, kind, {}, due=start, dedupe_key=key)

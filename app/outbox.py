@@ -1,0 +1,168 @@
+"""The one job outbox: work on the outside world (or for later), written in the same transaction as
+the change that needs it, and done by a worker. Delivery is at least once; each job's work is made
+idempotent.
+
+A job has a kind, a JSON payload, a due time (so work can be scheduled for later), and optionally a
+dedupe key: the same logical job is never queued twice (a unique constraint, so two processes racing
+to queue it make one). Each job is claimed on its own under a short lease with a token; the worker
+extends the lease while the job runs, and every statement about the job afterwards (extend, complete,
+retry, release) holds only for the token's holder, which fences off a worker that stalled past its
+lease."""
+
+import random
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock
+from app.db import is_postgres
+from app.models import OutboxJob
+
+DEFAULT_LEASE = timedelta(seconds=30)
+KEEP_DONE_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a kind of job is retried: exponential backoff from `base`, capped, with jitter, for at most
+    `max_attempts` attempts (then the job fails for good and its kind's `on_exhausted` runs)."""
+
+    max_attempts: int = 12
+    base: timedelta = timedelta(seconds=15)
+    cap: timedelta = timedelta(minutes=30)
+    jitter: float = 0.2  # ± this share of the delay, so retries of many jobs do not arrive together
+
+    def delay(self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None) -> timedelta:
+        delay = min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
+        if self.jitter:
+            delay *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay
+
+
+def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: datetime | None = None,
+            dedupe_key: str | None = None) -> None:
+    """Queue a job in the caller's transaction. With a dedupe key, a job already queued under it (done
+    or not) makes this a no-op."""
+    now = clock.now()
+    values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": "pending", "attempts": 0,
+                  "next_attempt_at": due or now, "created_at": now, "updated_at": now}
+    if dedupe_key is None:
+        session.execute(insert(OutboxJob).values(**values))
+        return
+    dialect = postgresql if is_postgres(session) else sqlite
+    session.execute(dialect.insert(OutboxJob).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> OutboxJob | None:
+    """The next due job of one of `kinds` (or one whose worker's lease ran out), marked in flight
+    under a new lease token. The caller commits before doing anything else."""
+    if not kinds:
+        return None
+    now = clock.now()
+    stmt = (
+        select(OutboxJob)
+        .where(OutboxJob.kind.in_(sorted(kinds)), or_(
+            (OutboxJob.status == "pending") & (OutboxJob.next_attempt_at <= now),
+            (OutboxJob.status == "in_flight") & (OutboxJob.locked_until < now),
+        ))
+        .order_by(OutboxJob.next_attempt_at, OutboxJob.id)
+        .limit(1)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    job = session.scalars(stmt).first()
+    if job is None:
+        return None
+    job.status, job.attempts = "in_flight", job.attempts + 1
+    job.lease_token, job.locked_until, job.updated_at = uuid.uuid4().hex, now + lease, now
+    session.flush()
+    return job
+
+
+def _held(job_id: int, token: str):
+    return update(OutboxJob).where(OutboxJob.id == job_id, OutboxJob.lease_token == token,
+                                   OutboxJob.status == "in_flight")
+
+
+def extend(session: Session, job_id: int, token: str, lease: timedelta) -> bool:
+    """Extend the lease if this token still holds it; False means the job is someone else's now."""
+    now = clock.now()
+    return session.execute(_held(job_id, token).values(locked_until=now + lease, updated_at=now)).rowcount == 1
+
+
+def complete(session: Session, job_id: int, token: str) -> bool:
+    return session.execute(_held(job_id, token).values(
+        status="done", lease_token=None, locked_until=None, last_error=None, updated_at=clock.now())).rowcount == 1
+
+
+def release(session: Session, job_id: int, token: str) -> bool:
+    """Give a job back untouched (a stopping worker): due at once, its attempt not counted."""
+    now = clock.now()
+    return session.execute(_held(job_id, token).values(
+        status="pending", attempts=OutboxJob.attempts - 1, lease_token=None, locked_until=None,
+        next_attempt_at=now, updated_at=now)).rowcount == 1
+
+
+def settle_failure(session: Session, job_id: int, token: str, error: str, *, policy: RetryPolicy,
+                   retryable: bool, retry_after: float | None = None) -> OutboxJob | None:
+    """Record a failed attempt: due again after the policy's delay, or `failed` once its attempts are
+    used up (or the error is final). Returns the job if it failed for good, None if it will be tried
+    again or is not this worker's any more."""
+    job = session.scalars(select(OutboxJob).where(OutboxJob.id == job_id, OutboxJob.lease_token == token,
+                                                  OutboxJob.status == "in_flight").with_for_update()).first()
+    if job is None:
+        return None
+    now = clock.now()
+    job.last_error, job.lease_token, job.locked_until, job.updated_at = error[:2000], None, None, now
+    if retryable and job.attempts < policy.max_attempts:
+        job.status, job.next_attempt_at = "pending", now + policy.delay(job.attempts, retry_after)
+        return None
+    job.status = "failed"
+    return job
+
+
+def purge_done(session: Session) -> int:
+    """Done jobs are kept a week (their dedupe keys with them), then dropped."""
+    cutoff = clock.now() - KEEP_DONE_FOR
+    return session.execute(delete(OutboxJob).where(OutboxJob.status == "done",
+                                                   OutboxJob.updated_at < cutoff)).rowcount or 0
+
+
+# ---- what a job's handler sees ------------------------------------------------------------------
+
+
+class LeaseLost(Exception):
+    """Another worker holds this job now: stop, with no side effect."""
+
+
+class Released(Exception):
+    """This worker is stopping: the job goes back to the queue before its next side effect."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    job_id: int
+    kind: str
+    payload: dict
+    factory: sessionmaker[Session]
+    carrier: Any  # the carrier port (app.shipping.carrier.Carrier)
+    # Call in the transaction that records an intent, right before a side effect on the outside world:
+    # raises LeaseLost or Released when this worker may not go on.
+    fence: Callable[[Session], None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    run: Callable[[JobContext], None]
+    description: str  # what it does, in words ("Booking the courier"): escalations say what failed
+    policy: RetryPolicy = RetryPolicy()
+    # Runs in the transaction that marks the job failed for good (e.g. escalate its swap).
+    on_exhausted: Callable[[Session, OutboxJob, str], None] | None = None
