@@ -1,9 +1,7 @@
-"""Structured logs (structlog over the standard library). Secrets never go in a log line."""
+"""Logging (the standard library's). Secrets never go in a log line."""
 
 import logging
 import re
-
-import structlog
 
 # Paths that carry a secret: the worker's tracking token and the carrier's webhook secret.
 _SECRET_PATH = re.compile(r"(/t/|/webhooks/shippo/)[^/?\s\"]+")
@@ -29,13 +27,3 @@ def configure_logging(level: str = "INFO") -> None:
     access = logging.getLogger("uvicorn.access")  # uvicorn's own log config keeps logger filters
     if not any(isinstance(f, RedactSecretPaths) for f in access.filters):
         access.addFilter(RedactSecretPaths())
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.KeyValueRenderer(key_order=["timestamp", "level", "event"]),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
-    )

@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     # Run the outbox worker and scheduler inside the API process (the embedded default).
     run_background_jobs: bool = False
     log_level: str = "INFO"
-    max_page_size: int = 200
 
     @property
     def webhook_secrets(self) -> list[str]:

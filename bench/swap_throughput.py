@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
+from app.wiring import wire
 
 from app import migrations
 from app.auth.keys import create_api_key
@@ -22,7 +23,6 @@ from app.db import make_engine, make_session_factory, unit_of_work
 from app.demo import seed_demo
 from app.inventory.schemas import UnitCreate
 from app.inventory.units import create_unit
-from app.wiring import wire
 
 PG = os.environ.get("BENCH_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 

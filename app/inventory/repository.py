@@ -4,6 +4,7 @@ from sqlalchemy import Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.inventory.states import UnitState
 from app.models import (
     ConfigProfile,
     CustodyEntry,
@@ -86,15 +87,7 @@ def units_query(
     if state is not None:
         stmt = stmt.where(SpareUnit.state == state)
     if stale is not None:
-        current = (
-            select(ConfigProfile.current_version)
-            .where(ConfigProfile.id == SpareUnit.profile_id)
-            .scalar_subquery()
-        )
-        is_stale = SpareUnit.profile_id.is_not(None) & (
-            SpareUnit.profile_version.is_(None) | (SpareUnit.profile_version != current)
-        )
-        stmt = stmt.where(is_stale if stale else ~is_stale)
+        stmt = stmt.where(SpareUnit.is_stale if stale else ~SpareUnit.is_stale)
     return stmt
 
 
@@ -116,11 +109,7 @@ def stock_counts(session: Session, depot_id: int | None = None) -> list[tuple[in
 def stale_ready_counts(session: Session) -> dict[tuple[int, int], int]:
     stmt = (
         select(SpareUnit.depot_id, SpareUnit.model_id, func.count())
-        .join(ConfigProfile, ConfigProfile.id == SpareUnit.profile_id)
-        # As SpareUnit.is_stale: a unit with a profile but no recorded version is stale too
-        # (a bare != would drop it, since NULL != x is not true in SQL).
-        .where(SpareUnit.state == "ready",
-               or_(SpareUnit.profile_version.is_(None), SpareUnit.profile_version != ConfigProfile.current_version))
+        .where(SpareUnit.state == UnitState.READY, SpareUnit.is_stale)
         .group_by(SpareUnit.depot_id, SpareUnit.model_id)
     )
     return {(d, m): n for d, m, n in session.execute(stmt)}

@@ -44,8 +44,13 @@ TRANSITIONS: dict[UnitState, frozenset[UnitState]] = {
     S.LOST: frozenset({S.TRIAGE, S.RECEIVED}),
 }
 
-# States a unit may be created in (by the API or a CSV import).
-INITIAL_STATES = frozenset({S.RECEIVING, S.TRIAGE, S.REFURBISHING, S.READY})
+# On a depot's shelf and held by nobody: a unit may be created in these (API, CSV import) and moved
+# between depots in them, and no reservation may hold it.
+ON_THE_SHELF = frozenset({S.RECEIVING, S.TRIAGE, S.REFURBISHING, S.READY})
+INITIAL_STATES = ON_THE_SHELF
+# Physically at its depot, so a cycle count should find it there: on the shelf, held for a swap
+# but not yet collected, or back from a worker and not yet triaged.
+AT_THE_DEPOT = ON_THE_SHELF | {S.RESERVED, S.PACKED, S.RECEIVED}
 
 # States of the swap journey, and the flow that alone may move a unit into them. A move by hand
 # (POST /units/{id}/transitions) never reaches them: it would hold or ship a unit no swap knows of.

@@ -10,6 +10,7 @@ from app.inventory import ledger, repository
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
 from app.inventory.states import (
     INITIAL_STATES,
+    ON_THE_SHELF,
     UnitState,
     allowed_next,
     check_manual_transition,
@@ -101,7 +102,7 @@ def move_unit(session: Session, unit_id: int, data: UnitMove, *, actor: str) -> 
     repository.get_depot(session, data.depot_id)
     if unit.depot_id == data.depot_id:
         raise Conflict(f"The unit is already at depot {unit.depot.code}.")
-    if unit.state not in {UnitState.RECEIVING, UnitState.TRIAGE, UnitState.REFURBISHING, UnitState.READY}:
+    if unit.state not in ON_THE_SHELF:
         raise Conflict(f"A unit in state '{unit.state}' cannot be moved between depots.")
     from_depot = unit.depot_id
     unit.depot_id = data.depot_id

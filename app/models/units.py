@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime
@@ -33,9 +34,18 @@ class SpareUnit(Base):
     depot: Mapped[Depot] = relationship(lazy="joined")
     profile: Mapped[ConfigProfile | None] = relationship(lazy="joined")
 
-    @property
+    @hybrid_property
     def is_stale(self) -> bool:
+        """Imaged with an older version of its profile than the current one (or with no recorded
+        version): the one statement of the rule, in Python and in SQL."""
         return self.profile is not None and self.profile_version != self.profile.current_version
+
+    @is_stale.inplace.expression
+    @classmethod
+    def _is_stale_sql(cls):
+        current = (select(ConfigProfile.current_version).where(ConfigProfile.id == cls.profile_id)
+                   .scalar_subquery())
+        return cls.profile_id.is_not(None) & (cls.profile_version.is_(None) | (cls.profile_version != current))
 
 
 class CustodyEntry(Base):

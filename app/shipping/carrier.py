@@ -101,12 +101,6 @@ class Tracking:
     eta: datetime | None = None
 
 
-@dataclass(frozen=True)
-class AddressCheck:
-    is_valid: bool
-    messages: list[str] = field(default_factory=list)
-
-
 class CarrierError(Exception):
     """A carrier call failed. `retryable` says whether the same call may succeed later;
     `retry_after` (seconds) is the carrier's hint, when it gave one; `maybe_done` whether the request
@@ -175,8 +169,6 @@ class Carrier(Protocol):
     # How long after it was sent a request whose answer never came may still be carried out: a retry
     # looks for its result only after that, or it could miss a purchase still landing and buy again.
     settle_after: timedelta
-
-    def validate_address(self, addr: Address) -> AddressCheck: ...
 
     def get_rates(
         self,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import is_postgres
-from app.models import ExtraLabel, PickupRequest, Shipment, SpareUnit, SwapRequest, WebhookReceipt
+from app.models import ExtraLabel, PickupRequest, Shipment, SwapRequest, WebhookReceipt
 from app.shipping.states import FINAL_TRACKING, LabelState, PickupState
 
 
@@ -67,13 +67,6 @@ def claim_quiet_shipments(session: Session, *, quiet_for: timedelta, limit: int)
 def swap_for_update(session: Session, swap_id: int) -> SwapRequest:
     return session.scalars(select(SwapRequest).where(SwapRequest.id == swap_id)
                            .with_for_update(of=SwapRequest)).unique().one()
-
-
-def unit_for_update(session: Session, unit_id: int | None) -> SpareUnit | None:
-    if unit_id is None:
-        return None
-    return session.scalars(select(SpareUnit).where(SpareUnit.id == unit_id)
-                           .with_for_update(of=SpareUnit)).unique().one_or_none()
 
 
 def pickup_request_for_update(session: Session, reference: str) -> PickupRequest | None:

@@ -20,7 +20,6 @@ from shippo.models import components, errors, operations
 
 from app.shipping.carrier import (
     Address,
-    AddressCheck,
     CarrierError,
     Label,
     LabelStatus,
@@ -115,14 +114,6 @@ class ShippoCarrier:
         return "ShippoCarrier()"
 
     # -- the port ---------------------------------------------------------------------------
-
-    def validate_address(self, addr: Address) -> AddressCheck:
-        request = _address_request(addr)
-        request.validate = True
-        result = self._call("validate address", self._sdk.addresses.create, request)
-        checked = result.validation_results
-        messages = [m.text or m.code or "" for m in (checked.messages or [])] if checked else []
-        return AddressCheck(is_valid=bool(checked and checked.is_valid), messages=messages)
 
     def get_rates(
         self,

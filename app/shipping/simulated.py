@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape
 
 from app.shipping.carrier import (
     Address,
-    AddressCheck,
     Label,
     Parcel,
     PermanentCarrierError,
@@ -88,17 +87,6 @@ class SimulatedCarrier:
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
-
-    def validate_address(self, addr: Address) -> AddressCheck:
-        messages = [
-            f"{f} is required" for f in ("name", "street1", "city", "postal_code", "country")
-            if not getattr(addr, f).strip()
-        ]  # fmt: skip
-        if addr.country and not (len(addr.country) == 2 and addr.country.isalpha()):
-            messages.append("country must be a two-letter ISO code")
-        if addr.postal_code.strip() and set(addr.postal_code.strip()) == {"0"}:
-            messages.append("address not found")  # a deterministic way to demo a bad address
-        return AddressCheck(is_valid=not messages, messages=messages)
 
     def get_rates(
         self,

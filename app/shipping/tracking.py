@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock, events
+from app.inventory import repository as inventory
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import Shipment, SpareUnit, SwapRequest, TrackingEventRecord
@@ -196,7 +197,7 @@ def _unit_to(session: Session, unit: SpareUnit | None, path: list[UnitState], re
 
 def _outbound(session: Session, swap: SwapRequest, event: Event) -> None:
     ref = f"swap:{swap.id}"
-    unit = repository.unit_for_update(session, swap.unit_id)
+    unit = inventory.get_unit_for_update(session, swap.unit_id) if swap.unit_id else None
     if event.status == "TRANSIT":
         _unit_to(session, unit, [UnitState.RESERVED, UnitState.PACKED, UnitState.IN_TRANSIT],
                  "collected by the courier", ref)

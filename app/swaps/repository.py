@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from app.db import is_postgres
 from app.errors import NotFound
 from app.inventory.calendar import DepotCalendar
+from app.inventory.states import UnitState
 from app.models import (
-    ConfigProfile,
     Depot,
     DeviceModel,
     Reservation,
@@ -59,20 +59,13 @@ def _lock(session: Session, stmt, entity):
     return stmt  # SQLite: the whole transaction already holds the write lock (BEGIN IMMEDIATE)
 
 
-def _stale_expr():
-    current = select(ConfigProfile.current_version).where(ConfigProfile.id == SpareUnit.profile_id).scalar_subquery()
-    return SpareUnit.profile_id.is_not(None) & (
-        SpareUnit.profile_version.is_(None) | (SpareUnit.profile_version != current)
-    )
-
-
 def ready_candidates(session: Session, need: Need, limit: int = 1000) -> list[Candidate]:
     """Ready units that could serve `need` (read without locks; the caller locks one at a time)."""
     stmt = (
         select(SpareUnit.id, SpareUnit.model_id, DeviceModel.category, SpareUnit.depot_id,
-               SpareUnit.profile_id, _stale_expr(), SpareUnit.configured_at)
+               SpareUnit.profile_id, SpareUnit.is_stale, SpareUnit.configured_at)
         .join(DeviceModel, DeviceModel.id == SpareUnit.model_id)
-        .where(SpareUnit.state == "ready")
+        .where(SpareUnit.state == UnitState.READY)
     )
     if need.model_id is not None:
         stmt = stmt.where(SpareUnit.model_id.in_({need.model_id, *need.substitute_ids}))
@@ -99,7 +92,7 @@ def lock_first_ready(session: Session, ranked_ids: list[int], chunk_size: int = 
     for start in range(0, len(ranked_ids), chunk_size):
         chunk = ranked_ids[start : start + chunk_size]
         rank = case({unit_id: i for i, unit_id in enumerate(chunk)}, value=SpareUnit.id)
-        stmt = (select(SpareUnit.id).where(SpareUnit.id.in_(chunk), SpareUnit.state == "ready")
+        stmt = (select(SpareUnit.id).where(SpareUnit.id.in_(chunk), SpareUnit.state == UnitState.READY)
                 .order_by(rank).limit(1))
         if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
@@ -180,18 +173,6 @@ def active_reservation(session: Session, swap_id: int) -> Reservation | None:
 
 def timeline(session: Session, swap_id: int) -> list[SwapEvent]:
     return list(session.scalars(select(SwapEvent).where(SwapEvent.swap_id == swap_id).order_by(SwapEvent.id)))
-
-
-def count_swaps(session: Session, status: str | None = None) -> int:
-    stmt = select(func.count()).select_from(SwapRequest)
-    if status:
-        stmt = stmt.where(SwapRequest.status == status)
-    return session.scalar(stmt) or 0
-
-
-def get_unit_locked(session: Session, unit_id: int) -> SpareUnit:
-    stmt = select(SpareUnit).where(SpareUnit.id == unit_id).with_for_update(of=SpareUnit)
-    return session.scalars(stmt).unique().one()
 
 
 def shipments(session: Session, swap_id: int) -> list[Shipment]:

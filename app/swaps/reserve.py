@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, events
 from app.events import UnitReady
+from app.inventory import repository as inventory
 from app.inventory.calendar import DepotCalendar, promised_delivery, ship_date
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
@@ -87,7 +88,7 @@ def release(session: Session, swap: SwapRequest, *, actor: str, reason: str) -> 
     reservation.released_at = clock.now()
     reservation.release_reason = reason
     session.flush()
-    unit = repository.get_unit_locked(session, reservation.unit_id)
+    unit = inventory.get_unit_for_update(session, reservation.unit_id)
     if unit.state in (UnitState.RESERVED, UnitState.PACKED):
         transition_unit(session, unit, UnitState.READY, actor=actor, reason=reason, reference=f"swap:{swap.id}")
 

@@ -9,12 +9,11 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.errors import Conflict, NotFound
 from app.inventory import repository as inventory
-from app.inventory.states import UnitState
+from app.inventory.states import AT_THE_DEPOT, UnitState
 from app.models import CycleCount, Scan, SpareUnit
 
 S = UnitState
 # States in which the database says a unit is physically on this depot's shelves.
-ON_SHELF = frozenset({S.RECEIVING, S.TRIAGE, S.REFURBISHING, S.READY, S.RESERVED, S.PACKED, S.RECEIVED})
 COUNTED = "counted"  # Scan.action of a cycle-count scan
 
 
@@ -63,7 +62,7 @@ def record_scan(session: Session, count_id: int, *, code: str, actor: str) -> Co
     seen = session.scalars(select(Scan).where(Scan.cycle_count_id == count.id, same).order_by(Scan.id)).first()
     if seen is not None:
         return CountScan(seen, unit, duplicate=True)
-    expected = unit is not None and unit.depot_id == count.depot_id and unit.state in ON_SHELF
+    expected = unit is not None and unit.depot_id == count.depot_id and unit.state in AT_THE_DEPOT
     if unit is None:
         text = f"Unknown code '{code}': counted; it will be listed on the report. Put the item aside."
     elif expected:
@@ -83,7 +82,7 @@ def close(session: Session, count_id: int, *, actor: str) -> CycleCount:
     count = _get_open_for_update(session, count_id)
     counted = scans(session, count.id)
     scanned_ids = {s.unit_id for s in counted if s.unit_id is not None}
-    on_shelf = inventory.units_query(depot_id=count.depot_id).where(SpareUnit.state.in_(sorted(ON_SHELF)))
+    on_shelf = inventory.units_query(depot_id=count.depot_id).where(SpareUnit.state.in_(sorted(AT_THE_DEPOT)))
     expected = list(session.scalars(on_shelf.order_by(SpareUnit.id)).unique())
     expected_ids = {u.id for u in expected}
     surprises = []

@@ -15,7 +15,7 @@ from app import clock
 from app.errors import Unprocessable
 from app.inventory import repository as inventory
 from app.inventory.csv_io import _safe_cell
-from app.inventory.states import UnitState
+from app.inventory.states import ON_THE_SHELF, UnitState
 from app.models import (
     CustodyEntry,
     Discrepancy,
@@ -33,7 +33,6 @@ DEFAULT_PERIOD = timedelta(days=30)
 MAX_PERIOD = timedelta(days=366)
 S = UnitState
 HELD = frozenset({S.RESERVED, S.PACKED})  # a unit in these states is held by exactly one reservation
-FREE = frozenset({S.RECEIVING, S.TRIAGE, S.REFURBISHING, S.READY})  # on the shelf, held by nobody
 OFF_SHELF = frozenset({S.RESERVED, S.PACKED, S.IN_TRANSIT, S.DEPLOYED, S.AWAITING_RETURN, S.RETURNING})
 SWAP_HOLDS = frozenset({S.RESERVED, S.PACKED, S.IN_TRANSIT})  # where an allocated/booked swap's unit may be
 ON_ITS_WAY = frozenset({SwapStatus.ALLOCATED, SwapStatus.LABEL_BOOKED, SwapStatus.SHIPPED})
@@ -199,7 +198,7 @@ def _reservation_breaches(session: Session) -> list[Breach]:
               .order_by(Reservation.unit_id, Reservation.id))
     for unit_id, swap_id, state in session.execute(active):
         holds[unit_id].append(swap_id)
-        if state in FREE:
+        if state in ON_THE_SHELF:
             breaches.append(Breach("reservation_on_free_unit", f"unit is '{state}' but swap {swap_id} still "
                                    "holds an active reservation on it", unit_id=unit_id, swap_id=swap_id))
     for unit_id, swap_ids in holds.items():

@@ -58,17 +58,6 @@ def buy(carrier: ShippoCarrier, reference: str = "swap-7:out"):
     return rate, carrier.buy_label(rate_id=rate.rate_id, reference=reference)
 
 
-def test_address_validation(carrier, standin):
-    assert carrier.validate_address(DEPOT).is_valid is True
-    bad = carrier.validate_address(Address("Nobody", "1 Nowhere", "Chicago", "00000", "US"))
-    assert bad.is_valid is False
-    assert "could not be found" in bad.messages[0]
-    first = standin.calls("POST", "/addresses")[0].json
-    assert first == {"name": "Spares Desk", "company": "Spares Inc", "street1": "200 Varick St",
-                     "city": "New York", "state": "NY", "zip": "10014", "country": "US",
-                     "phone": "+1 212 555 0100", "validate": True}  # fmt: skip
-
-
 def test_rates_request_and_mapping(carrier, standin):
     rates = get_rates(carrier)
 
@@ -224,7 +213,7 @@ def test_client_errors_are_permanent(carrier, standin):
     assert e.value.status_code == 400 and "This field is required." in str(e.value)
 
     with pytest.raises(PermanentCarrierError) as e:
-        ShippoCarrier("not-a-shippo-key", server_url=standin.url).validate_address(DEPOT)
+        get_rates(ShippoCarrier("not-a-shippo-key", server_url=standin.url))
     assert e.value.status_code == 401
 
 
@@ -289,7 +278,7 @@ def test_connection_failure_is_retryable():
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
     dead = ShippoCarrier(KEY, server_url=f"http://127.0.0.1:{port}")
     with pytest.raises(TemporaryCarrierError) as e:
-        dead.validate_address(DEPOT)
+        get_rates(dead)
     assert e.value.retryable is True
     assert e.value.maybe_done is False  # nothing reached a server
 

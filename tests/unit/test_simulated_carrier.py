@@ -186,13 +186,6 @@ def test_label_svg_is_well_formed_and_escaped():
     assert len(list(root.iter("{http://www.w3.org/2000/svg}rect"))) == 1 + len("SIM123")
 
 
-def test_address_validation_flags_missing_fields(sim):
-    assert sim.validate_address(WORKER).is_valid
-    check = sim.validate_address(Address("", "1 Canal St", "Manchester", "00000", "GBR"))
-    assert not check.is_valid
-    assert check.messages == [
-        "name is required", "country must be a two-letter ISO code", "address not found"
-    ]  # fmt: skip
 
 
 def test_pickups_are_deterministic_and_in_utc(sim, clock):
