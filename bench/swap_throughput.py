@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
-from app.wiring import wire
 
 from app import migrations
 from app.auth.keys import create_api_key
-from app.db import make_engine, make_session_factory, unit_of_work
+from app.bootstrap import bootstrap
+from app.db import unit_of_work
 from app.demo import seed_demo
 from app.inventory.schemas import UnitCreate
 from app.inventory.units import create_unit
+from app.settings import Settings
 
 PG = os.environ.get("BENCH_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 
@@ -76,8 +77,7 @@ def main() -> None:
     procs = []
     try:
         migrations.upgrade(url)
-        wire()
-        factory = make_session_factory(make_engine(url))
+        factory = bootstrap(Settings(database_url=url)).session_factory
         with unit_of_work(factory) as s:
             seed_demo(s)
             _, key = create_api_key(s, name="bench", roles=["support"])
