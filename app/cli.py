@@ -118,18 +118,16 @@ def simulate(
     until: Annotated[str, typer.Option(help="delivered | returned")] = "delivered",
 ) -> None:
     """Demo: play the simulated carrier's tracking events for a swap now (as its webhooks would)."""
-    from sqlalchemy import select
-
     from app import clock
-    from app.models import Shipment
     from app.shipping.tracking import Event, apply_event
+    from app.swaps.repository import shipments as shipments_of
 
     if get_settings().shippo_api_key:
         typer.echo("error: simulate drives the simulated carrier only (SHIPPO_API_KEY is set)", err=True)
         raise typer.Exit(1)
     plan = {"outbound": ["TRANSIT", "DELIVERED"], "return": ["TRANSIT", "DELIVERED"] if until == "returned" else []}
     with unit_of_work(_factory()) as session:
-        shipments = {s.direction: s for s in session.scalars(select(Shipment).where(Shipment.swap_id == swap_id))}
+        shipments = {s.direction: s for s in shipments_of(session, swap_id)}
         if "outbound" not in shipments:
             typer.echo(f"error: swap {swap_id} has no booked shipment yet", err=True)
             raise typer.Exit(1)

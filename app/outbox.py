@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
 from app.db import is_postgres
-from app.models import OutboxJob
+from app.models import JobStatus, OutboxJob
 
 DEFAULT_LEASE = timedelta(seconds=30)
 KEEP_DONE_FOR = timedelta(days=7)
@@ -52,7 +52,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
     """Queue a job in the caller's transaction. With a dedupe key, a job already queued under it (done
     or not) makes this a no-op."""
     now = clock.now()
-    values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": "pending", "attempts": 0,
+    values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": JobStatus.PENDING, "attempts": 0,
                   "next_attempt_at": due or now, "created_at": now, "updated_at": now}
     if dedupe_key is None:
         session.execute(insert(OutboxJob).values(**values))
@@ -70,8 +70,8 @@ def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> 
     stmt = (
         select(OutboxJob)
         .where(OutboxJob.kind.in_(sorted(kinds)), or_(
-            (OutboxJob.status == "pending") & (OutboxJob.next_attempt_at <= now),
-            (OutboxJob.status == "in_flight") & (OutboxJob.locked_until < now),
+            (OutboxJob.status == JobStatus.PENDING) & (OutboxJob.next_attempt_at <= now),
+            (OutboxJob.status == JobStatus.IN_FLIGHT) & (OutboxJob.locked_until < now),
         ))
         .order_by(OutboxJob.next_attempt_at, OutboxJob.id)
         .limit(1)
@@ -81,7 +81,7 @@ def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> 
     job = session.scalars(stmt).first()
     if job is None:
         return None
-    job.status, job.attempts = "in_flight", job.attempts + 1
+    job.status, job.attempts = JobStatus.IN_FLIGHT, job.attempts + 1
     job.lease_token, job.locked_until, job.updated_at = uuid.uuid4().hex, now + lease, now
     session.flush()
     return job
@@ -89,7 +89,7 @@ def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> 
 
 def _held(job_id: int, token: str):
     return update(OutboxJob).where(OutboxJob.id == job_id, OutboxJob.lease_token == token,
-                                   OutboxJob.status == "in_flight")
+                                   OutboxJob.status == JobStatus.IN_FLIGHT)
 
 
 def extend(session: Session, job_id: int, token: str, lease: timedelta) -> bool:
@@ -100,14 +100,14 @@ def extend(session: Session, job_id: int, token: str, lease: timedelta) -> bool:
 
 def complete(session: Session, job_id: int, token: str) -> bool:
     return session.execute(_held(job_id, token).values(
-        status="done", lease_token=None, locked_until=None, last_error=None, updated_at=clock.now())).rowcount == 1
+        status=JobStatus.DONE, lease_token=None, locked_until=None, last_error=None, updated_at=clock.now())).rowcount == 1
 
 
 def release(session: Session, job_id: int, token: str) -> bool:
     """Give a job back untouched (a stopping worker): due at once, its attempt not counted."""
     now = clock.now()
     return session.execute(_held(job_id, token).values(
-        status="pending", attempts=OutboxJob.attempts - 1, lease_token=None, locked_until=None,
+        status=JobStatus.PENDING, attempts=OutboxJob.attempts - 1, lease_token=None, locked_until=None,
         next_attempt_at=now, updated_at=now)).rowcount == 1
 
 
@@ -117,22 +117,22 @@ def settle_failure(session: Session, job_id: int, token: str, error: str, *, pol
     used up (or the error is final). Returns the job if it failed for good, None if it will be tried
     again or is not this worker's any more."""
     job = session.scalars(select(OutboxJob).where(OutboxJob.id == job_id, OutboxJob.lease_token == token,
-                                                  OutboxJob.status == "in_flight").with_for_update()).first()
+                                                  OutboxJob.status == JobStatus.IN_FLIGHT).with_for_update()).first()
     if job is None:
         return None
     now = clock.now()
     job.last_error, job.lease_token, job.locked_until, job.updated_at = error[:2000], None, None, now
     if retryable and job.attempts < policy.max_attempts:
-        job.status, job.next_attempt_at = "pending", now + policy.delay(job.attempts, retry_after)
+        job.status, job.next_attempt_at = JobStatus.PENDING, now + policy.delay(job.attempts, retry_after)
         return None
-    job.status = "failed"
+    job.status = JobStatus.FAILED
     return job
 
 
 def purge_done(session: Session) -> int:
     """Done jobs are kept a week (their dedupe keys with them), then dropped."""
     cutoff = clock.now() - KEEP_DONE_FOR
-    return session.execute(delete(OutboxJob).where(OutboxJob.status == "done",
+    return session.execute(delete(OutboxJob).where(OutboxJob.status == JobStatus.DONE,
                                                    OutboxJob.updated_at < cutoff)).rowcount or 0
 
 

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from app.api.deps import Admin, Reader, SessionDep
 from app.api.problems import problem_responses
@@ -21,7 +20,6 @@ from app.inventory.schemas import (
     ProfileRead,
     ProfileUpdate,
 )
-from app.models import ConfigProfile, Depot, DeviceModel
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 422))
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -29,7 +27,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 @router.get("/depots", response_model=list[DepotRead], tags=["depots"])
 def list_depots(session: SessionDep, _: Reader, limit: Limit = 500):
-    return session.scalars(select(Depot).order_by(Depot.id).limit(limit)).all()
+    return repository.list_depots(session, limit=limit)
 
 
 @router.post("/depots", response_model=DepotRead, status_code=201, tags=["depots"],
@@ -56,7 +54,7 @@ def set_par_level(depot_id: Id, model_id: Id, body: ParLevelSet, session: Sessio
 
 @router.get("/models", response_model=list[DeviceModelRead], tags=["models"])
 def list_models(session: SessionDep, _: Reader, limit: Limit = 500):
-    return [catalog.model_read(m) for m in session.scalars(select(DeviceModel).order_by(DeviceModel.id).limit(limit))]
+    return [catalog.model_read(m) for m in repository.list_models(session, limit=limit)]
 
 
 @router.post("/models", response_model=DeviceModelRead, status_code=201, tags=["models"],
@@ -78,7 +76,7 @@ def update_model(model_id: Id, body: DeviceModelUpdate, session: SessionDep, _: 
 
 @router.get("/profiles", response_model=list[ProfileRead], tags=["profiles"])
 def list_profiles(session: SessionDep, _: Reader, limit: Limit = 500):
-    return session.scalars(select(ConfigProfile).order_by(ConfigProfile.id).limit(limit)).all()
+    return repository.list_profiles(session, limit=limit)
 
 
 @router.post("/profiles", response_model=ProfileRead, status_code=201, tags=["profiles"],

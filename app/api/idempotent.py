@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.api.problems import PROBLEM_JSON, domain_problem_body
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError
-from app.models import ApiKey, IdempotencyRecord
+from app.models import ApiKey
 from app.swaps import idempotency
 
 IN_PROGRESS = 0
@@ -81,11 +80,7 @@ def run(request: Request, *, api_key: ApiKey, key: str | None, payload: dict, ac
             idempotency.store(session, api_key_id=api_key.id, key=key, request_hash=request_hash,
                               response=idempotency.StoredResponse(IN_PROGRESS, b"", {}))
             first, stored = _render(request, session, action)
-            session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.api_key_id == api_key.id, IdempotencyRecord.key == key)
-                .values(response_status=stored.status, response_body=stored.body, response_headers=stored.headers)
-            )
+            idempotency.settle(session, api_key_id=api_key.id, key=key, response=stored)
             session.commit()
             return _respond(first, replayed=False)
         except IntegrityError:

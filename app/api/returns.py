@@ -5,15 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
 
 from app.api.deps import Reader, SessionDep, Warehouse
 from app.api.problems import problem_responses
-from app.errors import NotFound
 from app.inventory import refurbish, units
 from app.inventory.schemas import Id, Input, Output, UnitRead
-from app.models import Discrepancy, ExpectedReturn
-from app.warehouse import returns, scanning
+from app.warehouse import repository, returns, scanning
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=problem_responses(401, 403, 422))
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -98,12 +95,7 @@ def post_scan(body: ScanRequest, session: SessionDep, key: Warehouse):
 @router.get("/returns", response_model=list[ExpectedReturnRead])
 def list_returns(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=20)] = None,
                  depot_id: Id | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 200):
-    stmt = select(ExpectedReturn).order_by(ExpectedReturn.due_date, ExpectedReturn.id).limit(limit)
-    if status:
-        stmt = stmt.where(ExpectedReturn.status == status)
-    if depot_id is not None:
-        stmt = stmt.where(ExpectedReturn.depot_id == depot_id)
-    return session.scalars(stmt).all()
+    return repository.list_returns(session, status=status, depot_id=depot_id, limit=limit)
 
 
 @router.post("/returns/{return_id}/inspection", response_model=ExpectedReturnRead,
@@ -117,24 +109,13 @@ def inspect_return(return_id: Id, body: Inspection, session: SessionDep, key: Wa
 @router.get("/discrepancies", response_model=list[DiscrepancyRead])
 def list_discrepancies(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=10)] = "open",
                        kind: Annotated[str | None, Query(max_length=20)] = None, depot_id: Id | None = None):
-    stmt = select(Discrepancy).order_by(Discrepancy.id)
-    if status:
-        stmt = stmt.where(Discrepancy.status == status)
-    if kind:
-        stmt = stmt.where(Discrepancy.kind == kind)
-    if depot_id is not None:
-        stmt = stmt.where(Discrepancy.depot_id == depot_id)
-    return session.scalars(stmt).all()
+    return repository.list_discrepancies(session, status=status, kind=kind, depot_id=depot_id)
 
 
 @router.post("/discrepancies/{discrepancy_id}/resolve", response_model=DiscrepancyRead,
              responses=problem_responses(404))
 def resolve_discrepancy(discrepancy_id: Id, body: Resolve, session: SessionDep, key: Warehouse):
-    row = session.get(Discrepancy, discrepancy_id)
-    if row is None:
-        raise NotFound(f"No discrepancy with id {discrepancy_id}.")
-    returns.resolve(row, resolution=f"{body.resolution} (by {key.name})")
-    return row
+    return returns.resolve(session, discrepancy_id, resolution=f"{body.resolution} (by {key.name})")
 
 
 @router.post("/units/{unit_id}/triage", response_model=UnitRead, tags=["units"], responses=problem_responses(404, 409))

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
-from sqlalchemy import select
 
 from app.api import idempotent
 from app.api.deps import CursorsDep, Reader, SessionDep, Support
@@ -57,13 +56,7 @@ def list_swap_requests(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ):
-    stmt = select(SwapRequest)
-    if status is not None:
-        stmt = stmt.where(SwapRequest.status == status)
-    if ticket_system is not None:
-        stmt = stmt.where(SwapRequest.ticket_system == ticket_system.lower())
-    if ticket_id is not None:
-        stmt = stmt.where(SwapRequest.ticket_id == ticket_id)
+    stmt = repository.swaps_query(status=status, ticket_system=ticket_system, ticket_id=ticket_id)
     rows, next_cursor = cursors.page(session, stmt, SwapRequest.id, resource="swap-requests", limit=limit,
                                      cursor=cursor)
     return Page[SwapRead](items=[intake.swap_read(session, s) for s in rows], next_cursor=next_cursor)

@@ -73,7 +73,7 @@ def export_units(
     stale: bool | None = None,
 ):
     stmt = repository.units_query(depot_id=depot_id, model_id=model_id, state=state, stale=stale)
-    text = csv_io.export_units_csv(session.scalars(stmt.order_by(SpareUnit.id)).unique())
+    text = csv_io.export_units_csv(repository.units_for_export(session, stmt))
     return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="units.csv"'})
 

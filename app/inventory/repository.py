@@ -1,5 +1,7 @@
 """All inventory SQL. A method that locks says so in its name."""
 
+from collections.abc import Collection
+
 from sqlalchemy import Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
@@ -13,12 +15,25 @@ from app.models import (
     ExpectedReturn,
     ParLevel,
     Reservation,
+    ReturnStatus,
     SpareUnit,
     SwapRequest,
 )
 
 # Swap statuses in which the swap's unit is still on its way to the worker.
 _ON_ITS_WAY = ("allocated", "label_booked", "shipped")
+
+
+def list_depots(session: Session, *, limit: int) -> list[Depot]:
+    return list(session.scalars(select(Depot).order_by(Depot.id).limit(limit)))
+
+
+def list_models(session: Session, *, limit: int) -> list[DeviceModel]:
+    return list(session.scalars(select(DeviceModel).order_by(DeviceModel.id).limit(limit)))
+
+
+def list_profiles(session: Session, *, limit: int) -> list[ConfigProfile]:
+    return list(session.scalars(select(ConfigProfile).order_by(ConfigProfile.id).limit(limit)))
 
 
 def get_depot(session: Session, depot_id: int) -> Depot:
@@ -62,7 +77,7 @@ def is_in_journey(session: Session, unit_id: int) -> bool:
     it back."""
     held = exists().where(Reservation.unit_id == unit_id, Reservation.active == true())
     on_its_way = exists().where(SwapRequest.unit_id == unit_id, SwapRequest.status.in_(_ON_ITS_WAY))
-    expected = exists().where(ExpectedReturn.unit_id == unit_id, ExpectedReturn.status == "open")
+    expected = exists().where(ExpectedReturn.unit_id == unit_id, ExpectedReturn.status == ReturnStatus.OPEN)
     return bool(session.scalar(select(or_(held, on_its_way, expected))))
 
 
@@ -94,6 +109,15 @@ def units_query(
 def unit_history(session: Session, unit_id: int) -> list[CustodyEntry]:
     stmt = select(CustodyEntry).where(CustodyEntry.unit_id == unit_id).order_by(CustodyEntry.id)
     return list(session.scalars(stmt))
+
+
+def units_in_states(session: Session, *, depot_id: int, states: Collection[UnitState]) -> list[SpareUnit]:
+    stmt = units_query(depot_id=depot_id).where(SpareUnit.state.in_(sorted(states))).order_by(SpareUnit.id)
+    return list(session.scalars(stmt).unique())
+
+
+def units_for_export(session: Session, stmt: Select) -> list[SpareUnit]:
+    return list(session.scalars(stmt.order_by(SpareUnit.id)).unique())
 
 
 def stock_counts(session: Session, depot_id: int | None = None) -> list[tuple[int, int, str, int]]:

@@ -3,10 +3,18 @@
 from app.models.api_keys import ApiKey
 from app.models.base import Base
 from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
-from app.models.returns import CycleCount, Discrepancy, ExpectedReturn, Scan
+from app.models.returns import (
+    CycleCount,
+    Discrepancy,
+    DiscrepancyStatus,
+    ExpectedReturn,
+    ReturnStatus,
+    Scan,
+)
 from app.models.service import ServiceSecret
 from app.models.shipments import (
     ExtraLabel,
+    JobStatus,
     OutboxJob,
     PickupRequest,
     Shipment,
@@ -25,13 +33,16 @@ __all__ = [
     "Depot",
     "DeviceModel",
     "Discrepancy",
+    "DiscrepancyStatus",
     "ExpectedReturn",
     "ExtraLabel",
     "IdempotencyRecord",
+    "JobStatus",
     "OutboxJob",
     "ParLevel",
     "PickupRequest",
     "Reservation",
+    "ReturnStatus",
     "Scan",
     "ServiceSecret",
     "Shipment",

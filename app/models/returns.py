@@ -1,11 +1,23 @@
 """Expected returns, discrepancies, scans at the bench, and cycle counts."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
+
+
+class ReturnStatus(StrEnum):
+    OPEN = "open"  # on its way back, or not sent yet
+    RECEIVED = "received"  # on the bench, not yet inspected
+    CLOSED = "closed"  # inspected (or given up as lost)
+
+
+class DiscrepancyStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class ExpectedReturn(Base):
@@ -22,7 +34,7 @@ class ExpectedReturn(Base):
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
     expected_items: Mapped[list[str]] = mapped_column(JSON)
     due_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20))  # open | received | closed
+    status: Mapped[str] = mapped_column(String(20))  # ReturnStatus
     received_unit_id: Mapped[int | None] = mapped_column(ForeignKey("spare_units.id"))
     received_code: Mapped[str | None] = mapped_column(String(100))
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -47,7 +59,7 @@ class Discrepancy(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("spare_units.id"), index=True)
     depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"))
     details: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10))  # open | resolved
+    status: Mapped[str] = mapped_column(String(10))  # DiscrepancyStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)

@@ -3,6 +3,7 @@ carrier work waiting to be done."""
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -143,6 +144,13 @@ class ExtraLabel(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class JobStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at
+    IN_FLIGHT = "in_flight"  # claimed under a lease
+    DONE = "done"
+    FAILED = "failed"  # out of attempts (or a final error): escalated
+
+
 class OutboxJob(Base):
     """A job for the worker: work on an outside system, or for later, written in the same transaction
     as the change that needs it (see `app.outbox`)."""
@@ -155,7 +163,7 @@ class OutboxJob(Base):
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     # The same logical job is queued once: a second enqueue under the same key does nothing.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20))  # pending | in_flight | done | failed
+    status: Mapped[str] = mapped_column(String(20))  # JobStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it is due
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ from app.shipping import pickups, repository
 from app.shipping.carrier import Carrier, Label, PermanentCarrierError, TemporaryCarrierError
 from app.shipping.labels import record_label
 from app.shipping.states import LabelState
+from app.swaps import repository as swaps
 from app.swaps.timeline import add_event
 
 KIND = "void_labels"
@@ -42,7 +43,7 @@ def on_swap_cancelled(session: Session, event: SwapCancelled) -> None:
 def void_labels(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
     with unit_of_work(factory) as session:
         pickups.orphan_pickups(session, session.get(SwapRequest, swap_id))
-        todo = [r.id for r in repository.shipments_of_swap(session, swap_id) if r.refund_status is None]
+        todo = [r.id for r in swaps.shipments(session, swap_id) if r.refund_status is None]
     for shipment_id in todo:
         _void(factory, carrier, shipment_id, fence)
 

@@ -21,8 +21,12 @@ def shipment(session: Session, swap_id: int, direction: str) -> Shipment | None:
                                                   Shipment.direction == direction)).one_or_none()
 
 
-def shipments_of_swap(session: Session, swap_id: int) -> list[Shipment]:
-    return list(session.scalars(select(Shipment).where(Shipment.swap_id == swap_id).order_by(Shipment.id)))
+def get_shipment(session: Session, shipment_id: int) -> Shipment | None:
+    return session.get(Shipment, shipment_id)
+
+
+def shipment_by_label(session: Session, label_id: str) -> Shipment | None:
+    return session.scalars(select(Shipment).where(Shipment.label_id == label_id)).first()
 
 
 def has_shipments(session: Session, swap_id: int) -> bool:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -63,6 +63,15 @@ def store(session: Session, *, api_key_id: int, key: str, request_hash: str, res
         response_body=response.body, response_headers=response.headers, created_at=clock.now(),
     ))
     session.flush()
+
+
+def settle(session: Session, *, api_key_id: int, key: str, response: StoredResponse) -> None:
+    """The claimed key gets the response it will replay (in the transaction of the business write)."""
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)
+        .values(response_status=response.status, response_body=response.body, response_headers=response.headers)
+    )
 
 
 def purge_expired(session: Session, *, now: datetime | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import Select, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.db import is_postgres
@@ -23,8 +23,12 @@ from app.swaps.allocation import Candidate, Need, WaitingSwap
 from app.swaps.states import SwapStatus
 
 
+def find_swap(session: Session, swap_id: int) -> SwapRequest | None:
+    return session.get(SwapRequest, swap_id)
+
+
 def get_swap(session: Session, swap_id: int) -> SwapRequest:
-    swap = session.get(SwapRequest, swap_id)
+    swap = find_swap(session, swap_id)
     if swap is None:
         raise NotFound(f"No swap request with id {swap_id}.")
     return swap
@@ -169,6 +173,19 @@ def waitlist_position(session: Session, swap: SwapRequest) -> int:
 def active_reservation(session: Session, swap_id: int) -> Reservation | None:
     stmt = select(Reservation).where(Reservation.swap_id == swap_id, Reservation.active == true())
     return session.scalars(stmt).one_or_none()
+
+
+def swaps_query(*, status: str | None = None, ticket_system: str | None = None,
+                ticket_id: str | None = None) -> Select:
+    """Swaps filtered as the list asks (a page of it is read by the caller's cursor)."""
+    stmt = select(SwapRequest)
+    if status is not None:
+        stmt = stmt.where(SwapRequest.status == status)
+    if ticket_system is not None:
+        stmt = stmt.where(SwapRequest.ticket_system == ticket_system.lower())
+    if ticket_id is not None:
+        stmt = stmt.where(SwapRequest.ticket_id == ticket_id)
+    return stmt
 
 
 def timeline(session: Session, swap_id: int) -> list[SwapEvent]:

@@ -3,17 +3,15 @@ database places there. The count changes no unit: its report is for a human to r
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.inventory import repository as inventory
-from app.inventory.states import AT_THE_DEPOT, UnitState
+from app.inventory.states import AT_THE_DEPOT
 from app.models import CycleCount, Scan, SpareUnit
+from app.warehouse import repository
 
-S = UnitState
-# States in which the database says a unit is physically on this depot's shelves.
 COUNTED = "counted"  # Scan.action of a cycle-count scan
 
 
@@ -32,22 +30,13 @@ def start(session: Session, *, depot_id: int, actor: str) -> CycleCount:
     return count
 
 
-def get(session: Session, count_id: int) -> CycleCount:
-    count = session.get(CycleCount, count_id)
-    if count is None:
-        raise NotFound(f"No cycle count with id {count_id}.")
-    return count
-
-
-def scans(session: Session, count_id: int) -> list[Scan]:
-    return list(session.scalars(select(Scan).where(Scan.cycle_count_id == count_id).order_by(Scan.id)))
+get = repository.get_cycle_count
+scans = repository.count_scans
 
 
 def _get_open_for_update(session: Session, count_id: int) -> CycleCount:
     """Locked, so scans and the close of one count never interleave."""
-    count = session.scalars(select(CycleCount).where(CycleCount.id == count_id).with_for_update()).one_or_none()
-    if count is None:
-        raise NotFound(f"No cycle count with id {count_id}.")
+    count = repository.get_cycle_count_for_update(session, count_id)
     if count.closed_at is not None:
         raise Conflict(f"Cycle count {count_id} was closed at {count.closed_at:%Y-%m-%d %H:%M} UTC; start a new one.")
     return count
@@ -58,8 +47,7 @@ def record_scan(session: Session, count_id: int, *, code: str, actor: str) -> Co
     count = _get_open_for_update(session, count_id)
     code = code.strip().upper()
     unit = inventory.find_unit_by_code(session, code)
-    same = (Scan.code == code) | (Scan.unit_id == unit.id) if unit else Scan.code == code  # serial or tag
-    seen = session.scalars(select(Scan).where(Scan.cycle_count_id == count.id, same).order_by(Scan.id)).first()
+    seen = repository.first_count_scan(session, count.id, codes={code}, unit_id=unit.id if unit else None)
     if seen is not None:
         return CountScan(seen, unit, duplicate=True)
     expected = unit is not None and unit.depot_id == count.depot_id and unit.state in AT_THE_DEPOT
@@ -82,8 +70,7 @@ def close(session: Session, count_id: int, *, actor: str) -> CycleCount:
     count = _get_open_for_update(session, count_id)
     counted = scans(session, count.id)
     scanned_ids = {s.unit_id for s in counted if s.unit_id is not None}
-    on_shelf = inventory.units_query(depot_id=count.depot_id).where(SpareUnit.state.in_(sorted(AT_THE_DEPOT)))
-    expected = list(session.scalars(on_shelf.order_by(SpareUnit.id)).unique())
+    expected = inventory.units_in_states(session, depot_id=count.depot_id, states=AT_THE_DEPOT)
     expected_ids = {u.id for u in expected}
     surprises = []
     for s in counted:
@@ -91,7 +78,7 @@ def close(session: Session, count_id: int, *, actor: str) -> CycleCount:
             surprises.append({"code": s.code, "unit_id": None, "asset_tag": None, "state": None, "depot_id": None,
                               "depot_code": None, "reason": "unknown code"})
         elif s.unit_id not in expected_ids:
-            unit = session.get(SpareUnit, s.unit_id)
+            unit = inventory.get_unit(session, s.unit_id)
             where = "another depot" if unit.depot_id != count.depot_id else f"an off-shelf state ('{unit.state}')"
             surprises.append({"code": s.code, **_line(unit), "reason": f"our records place it in {where}"})
     count.report = {

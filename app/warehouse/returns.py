@@ -3,20 +3,30 @@ chasing what does not arrive (overdue, lost)."""
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock, events
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.events import ShipmentStatusChanged, SwapBooked
 from app.inventory import repository as inventory
 from app.inventory.calendar import add_business_days
 from app.inventory.states import TRANSITIONS, UnitState
 from app.inventory.units import transition_unit
-from app.models import Discrepancy, ExpectedReturn, Shipment, SpareUnit, SwapRequest
+from app.models import (
+    Discrepancy,
+    DiscrepancyStatus,
+    ExpectedReturn,
+    ReturnStatus,
+    Shipment,
+    SpareUnit,
+    SwapRequest,
+)
+from app.shipping import repository as shipping
 from app.shipping.states import Direction
+from app.swaps import repository as swaps
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import add_event, move
+from app.warehouse import repository
 from app.warehouse.rules import return_outcomes
 
 RETURN_WINDOW_BUSINESS_DAYS = 10  # a return box must be back this long after delivery
@@ -32,7 +42,7 @@ def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, retu
     """Called when a swap's courier work is booked: record what should come back, and by when."""
     if return_plan == "no_return":
         return None
-    existing = session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap.id)).one_or_none()
+    existing = repository.return_of_swap(session, swap.id)
     if existing is not None:
         return existing
     country = swap.depot.country
@@ -43,33 +53,18 @@ def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, retu
         swap_id=swap.id, depot_id=swap.depot_id, code=swap.broken_code, unit_id=unit.id if unit else None,
         shipment_id=return_shipment.id if return_shipment else None,
         # What went out with the broken unit, when it is one of ours; else what the replacement came with.
-        expected_items=sorted({"device", *(unit.box_contents if unit else box_contents)}), due_date=due, status="open", created_at=clock.now(),
+        expected_items=sorted({"device", *(unit.box_contents if unit else box_contents)}), due_date=due, status=ReturnStatus.OPEN,
+        created_at=clock.now(),
     )
     session.add(expected)
     session.flush()
     return expected
 
 
-def open_return_for_unit(session: Session, unit: SpareUnit) -> ExpectedReturn | None:
-    stmt = select(ExpectedReturn).where(ExpectedReturn.status == "open", ExpectedReturn.unit_id == unit.id)
-    return session.scalars(stmt).first()
-
-
-def open_return_for_code(session: Session, code: str) -> ExpectedReturn | None:
-    stmt = select(ExpectedReturn).where(ExpectedReturn.status == "open", ExpectedReturn.code == code)
-    return session.scalars(stmt).first()
-
-
-def open_return_for_tracking(session: Session, tracking_number: str) -> ExpectedReturn | None:
-    stmt = (select(ExpectedReturn).join(Shipment, Shipment.id == ExpectedReturn.shipment_id)
-            .where(Shipment.tracking_number == tracking_number))
-    return session.scalars(stmt).first()
-
-
 def on_swap_booked(session: Session, event: SwapBooked) -> None:
     """The courier work is booked: from now on, the broken unit is expected back."""
-    swap = session.get(SwapRequest, event.swap_id)
-    shipment = session.get(Shipment, event.return_shipment_id) if event.return_shipment_id else None
+    swap = swaps.get_swap(session, event.swap_id)
+    shipment = shipping.get_shipment(session, event.return_shipment_id) if event.return_shipment_id else None
     expect_return(session, swap, return_plan=event.return_plan, return_shipment=shipment,
                   box_contents=list(swap.unit.box_contents or []))
 
@@ -86,13 +81,13 @@ _COURIER_MOVES = {
 def on_shipment_status_changed(session: Session, event: ShipmentStatusChanged) -> None:
     step = _COURIER_MOVES.get((Direction(event.direction), event.status))
     if step is not None:
-        broken_unit_moves(session, session.get(SwapRequest, event.swap_id), *step)
+        broken_unit_moves(session, swaps.get_swap(session, event.swap_id), *step)
 
 
 def broken_unit_moves(session: Session, swap: SwapRequest, target: UnitState, reason: str) -> None:
     """Keep the broken unit's record in step with the courier (delivered → awaiting return, collected → returning)."""
-    expected = session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap.id)).one_or_none()
-    if expected is None or expected.unit_id is None or expected.status != "open":
+    expected = repository.return_of_swap(session, swap.id)
+    if expected is None or expected.unit_id is None or expected.status != ReturnStatus.OPEN:
         return
     unit = inventory.get_unit_for_update(session, expected.unit_id)
     path = [UnitState.DEPLOYED, UnitState.AWAITING_RETURN, UnitState.RETURNING]
@@ -106,7 +101,7 @@ def receive(session: Session, expected: ExpectedReturn, *, code: str, unit: Spar
     """The device is on the bench: mark the return received and the unit `received`. Wrong units are
     flagged at once; contents and condition come with `inspect`."""
     now = clock.now()
-    expected.status, expected.received_at, expected.received_by = "received", now, actor
+    expected.status, expected.received_at, expected.received_by = ReturnStatus.RECEIVED, now, actor
     expected.received_code, expected.received_unit_id = code, unit.id if unit else None
     events.record(session, events.ReturnReceived(expected_return_id=expected.id, swap_id=expected.swap_id))
     ref = f"swap:{expected.swap_id}"
@@ -152,10 +147,8 @@ def inspect(session: Session, expected_id: int, *, items_present: list[str], dam
             actor: str) -> ExpectedReturn:
     """The tech's checklist after receiving: which items were in the box, and the condition. The unit
     goes on to triage."""
-    expected = session.get(ExpectedReturn, expected_id)
-    if expected is None:
-        raise NotFound(f"No expected return with id {expected_id}.")
-    if expected.status != "received":
+    expected = repository.get_return(session, expected_id)
+    if expected.status != ReturnStatus.RECEIVED:
         raise Conflict(f"Return {expected_id} is '{expected.status}'; scan the device in first.")
     expected.items_present, expected.condition = sorted(set(items_present)), "damaged" if damaged else "ok"
     outcomes = return_outcomes(
@@ -171,7 +164,7 @@ def inspect(session: Session, expected_id: int, *, items_present: list[str], dam
         flag(session, "damaged", expected=expected, unit_id=expected.received_unit_id, depot_id=expected.depot_id,
              details=f"Returned damaged from swap {expected.swap_id}: {notes or 'no notes'}")
     expected.outcome = outcomes[0] if expected.outcome != "wrong_unit" else "wrong_unit"
-    expected.status = "closed"
+    expected.status = ReturnStatus.CLOSED
     _close_swap(session, expected)
     if expected.received_unit_id is not None:
         unit = inventory.get_unit_for_update(session, expected.received_unit_id)
@@ -187,7 +180,7 @@ def inspect(session: Session, expected_id: int, *, items_present: list[str], dam
 
 def _close_swap(session: Session, expected: ExpectedReturn) -> None:
     """The return is checked in: the swap's journey ends (whatever was flagged stays open on its own)."""
-    swap = session.get(SwapRequest, expected.swap_id)
+    swap = swaps.get_swap(session, expected.swap_id)
     if swap.status in (SwapStatus.DELIVERED, SwapStatus.RETURN_IN_TRANSIT):
         move(session, swap, SwapStatus.RETURNED, "Your old device has reached our depot. Thank you!")
     if swap.status == SwapStatus.RETURNED:
@@ -199,18 +192,11 @@ def _close_swap(session: Session, expected: ExpectedReturn) -> None:
 def flag(session: Session, kind: str, *, expected: ExpectedReturn | None, unit_id: int | None, depot_id: int,
          details: str) -> Discrepancy | None:
     """Open a discrepancy, once per (kind, return, unit)."""
-    stmt = select(Discrepancy).where(Discrepancy.kind == kind,
-                                     Discrepancy.expected_return_id == (expected.id if expected else None),
-                                     Discrepancy.unit_id == unit_id)
-    if expected is None:
-        stmt = select(Discrepancy).where(Discrepancy.kind == kind, Discrepancy.expected_return_id.is_(None),
-                                         Discrepancy.unit_id == unit_id, Discrepancy.status == "open")
-    if unit_id is None:
-        stmt = stmt.where(Discrepancy.unit_id.is_(None))
-    if session.scalars(stmt).first() is not None:
+    expected_id = expected.id if expected else None
+    if repository.existing_flag(session, kind, expected_return_id=expected_id, unit_id=unit_id) is not None:
         return None
-    row = Discrepancy(kind=kind, expected_return_id=expected.id if expected else None, unit_id=unit_id,
-                      depot_id=depot_id, details=details, status="open", created_at=clock.now())
+    row = Discrepancy(kind=kind, expected_return_id=expected_id, unit_id=unit_id, depot_id=depot_id,
+                      details=details, status=DiscrepancyStatus.OPEN, created_at=clock.now())
     session.add(row)
     session.flush()
     events.record(session, events.DiscrepancyFound(discrepancy_id=row.id, kind=kind))
@@ -222,10 +208,9 @@ def overdue_and_lost(session: Session, *, today: date) -> dict[str, int]:
     return the carrier delivered to the depot that nobody scanned in."""
     now = clock.now()
     counts = {"overdue": 0, "lost": 0, "reminded": 0}
-    stmt = select(ExpectedReturn).where(ExpectedReturn.status == "open", ExpectedReturn.due_date < today)
-    for expected in session.scalars(stmt.with_for_update(skip_locked=True)):
-        swap = session.get(SwapRequest, expected.swap_id)
-        shipment = session.get(Shipment, expected.shipment_id) if expected.shipment_id else None
+    for expected in repository.overdue_returns_for_update(session, today):
+        swap = swaps.get_swap(session, expected.swap_id)
+        shipment = shipping.get_shipment(session, expected.shipment_id) if expected.shipment_id else None
         delivered_unscanned = (shipment is not None and shipment.tracking_status == "DELIVERED"
                                and shipment.tracking_status_at is not None
                                and now - shipment.tracking_status_at > LOST_AFTER)
@@ -236,7 +221,7 @@ def overdue_and_lost(session: Session, *, today: date) -> dict[str, int]:
             if flag(session, "lost", expected=expected, unit_id=expected.unit_id, depot_id=expected.depot_id,
                     details=f"Return of swap {expected.swap_id}: {why}."):
                 counts["lost"] += 1
-                expected.outcome, expected.status = "lost", "closed"
+                expected.outcome, expected.status = "lost", ReturnStatus.CLOSED
                 if expected.unit_id is not None:
                     unit = inventory.get_unit_for_update(session, expected.unit_id)
                     if UnitState.LOST in TRANSITIONS[UnitState(unit.state)]:
@@ -257,7 +242,10 @@ def overdue_and_lost(session: Session, *, today: date) -> dict[str, int]:
 
 
 
-def resolve(row: Discrepancy, *, resolution: str) -> None:
-    if row.status == "resolved":
+def resolve(session: Session, discrepancy_id: int, *, resolution: str) -> Discrepancy:
+    row = repository.get_discrepancy_for_update(session, discrepancy_id)
+    if row.status == DiscrepancyStatus.RESOLVED:
         raise Conflict(f"Discrepancy {row.id} is already resolved.")
-    row.status, row.resolution, row.resolved_at = "resolved", resolution, clock.now()
+    row.status, row.resolution, row.resolved_at = DiscrepancyStatus.RESOLVED, resolution, clock.now()
+    session.flush()
+    return row

@@ -11,9 +11,9 @@ from app import clock
 from app.inventory import repository as inventory
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
-from app.models import ExpectedReturn, Scan, SpareUnit, SwapRequest
+from app.models import ReturnStatus, Scan, SpareUnit
 from app.swaps import repository as swaps
-from app.warehouse import returns
+from app.warehouse import repository, returns
 from app.warehouse.rules import PackCheck, pack_problems
 
 SWAP_REF = re.compile(r"^(?:SWAP|SW)-?(\d+)$")
@@ -51,11 +51,11 @@ def _answer(session: Session, code: str, depot_id: int, depot_code: str, actor: 
     unit = inventory.find_unit_by_code(session, code)
     if unit is not None:
         return _unit(session, inventory.get_unit_for_update(session, unit.id), depot_id, depot_code, actor)
-    expected = returns.open_return_for_code(session, code)
+    expected = repository.open_return_for_code(session, code)
     if expected is not None:  # the broken device is not one of our spares: receive the return all the same
         outcomes = returns.receive(session, expected, code=code, unit=None, depot_id=depot_id, actor=actor)
         return _received(expected, outcomes, code, None)
-    expected = returns.open_return_for_tracking(session, code)
+    expected = repository.return_for_tracking(session, code)
     if expected is not None:
         what = f"'{expected.code}'" if expected.code else "the worker's old device"
         return ScanAnswer(True, "info", f"Return box for swap {expected.swap_id}: it should hold {what} with "
@@ -63,7 +63,7 @@ def _answer(session: Session, code: str, depot_id: int, depot_code: str, actor: 
                           swap_id=expected.swap_id, expected_return_id=expected.id)
     match = SWAP_REF.match(code)
     if match:
-        swap = session.get(SwapRequest, int(match.group(1)))
+        swap = swaps.find_swap(session, int(match.group(1)))
         if swap is not None:
             unit_text = f"unit {swap.unit.asset_tag}" if swap.unit else "no unit yet"
             return ScanAnswer(True, "info", f"Swap {swap.id} ({swap.ticket_system}/{swap.ticket_id}) is "
@@ -74,8 +74,8 @@ def _answer(session: Session, code: str, depot_id: int, depot_code: str, actor: 
 
 
 def _in_box(session: Session, code: str, depot_id: int, actor: str, return_id: int) -> ScanAnswer:
-    expected = session.get(ExpectedReturn, return_id)
-    if expected is None or expected.status != "open":
+    expected = repository.find_return(session, return_id)
+    if expected is None or expected.status != ReturnStatus.OPEN:
         return ScanAnswer(False, "problem", f"Return {return_id} is not open any more; scan the device on its own.")
     unit = inventory.find_unit_by_code(session, code)
     if unit is not None:
@@ -111,7 +111,7 @@ def _unit(session: Session, unit: SpareUnit, depot_id: int, depot_code: str, act
         return ScanAnswer(True, "packed", f"PACKED {tag} for swap {swap.id if swap else '?'}.{label_note}{return_note}",
                           unit_id=unit.id, asset_tag=tag, swap_id=swap.id if swap else None)
     if state in returns.RECEIVABLE:
-        expected = returns.open_return_for_unit(session, unit)
+        expected = repository.open_return_for_unit(session, unit.id)
         if expected is not None:
             outcomes = returns.receive(session, expected, code=tag, unit=unit, depot_id=depot_id, actor=actor)
             return _received(expected, outcomes, tag, unit)

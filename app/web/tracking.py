@@ -8,10 +8,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from app.api.deps import SessionDep
-from app.models import Shipment
+from app.shipping import repository as shipping
 from app.shipping.simulated import render_label_svg
 from app.swaps import repository, tracking_link
 from app.swaps.states import SwapStatus
@@ -117,7 +116,7 @@ def tracking_page(token: str, request: Request, session: SessionDep):
 @router.get("/labels/sim/{label_id}.svg", response_class=Response, responses={404: {"description": "Unknown"}})
 def simulated_label(label_id: str, session: SessionDep):
     """The simulated carrier's printable label (the embedded default has no real carrier)."""
-    row = session.scalars(select(Shipment).where(Shipment.label_id == label_id)).first()
+    row = shipping.shipment_by_label(session, label_id)
     if row is None or row.provider != "simulated":
         raise HTTPException(404, "Not found")
     swap = repository.get_swap(session, row.swap_id)

@@ -1,0 +1,134 @@
+"""The warehouse's SQL: expected returns, discrepancies and cycle counts. A function that locks says so
+in its name."""
+
+from collections.abc import Collection
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import (
+    CycleCount,
+    Discrepancy,
+    DiscrepancyStatus,
+    ExpectedReturn,
+    ReturnStatus,
+    Scan,
+    Shipment,
+)
+
+# ---- expected returns ---------------------------------------------------------------------------
+
+
+def find_return(session: Session, return_id: int) -> ExpectedReturn | None:
+    return session.get(ExpectedReturn, return_id)
+
+
+def get_return(session: Session, return_id: int) -> ExpectedReturn:
+    expected = find_return(session, return_id)
+    if expected is None:
+        raise NotFound(f"No expected return with id {return_id}.")
+    return expected
+
+
+def return_of_swap(session: Session, swap_id: int) -> ExpectedReturn | None:
+    return session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap_id)).one_or_none()
+
+
+def open_return_for_unit(session: Session, unit_id: int) -> ExpectedReturn | None:
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status == ReturnStatus.OPEN, ExpectedReturn.unit_id == unit_id)
+    return session.scalars(stmt).first()
+
+
+def open_return_for_code(session: Session, code: str) -> ExpectedReturn | None:
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status == ReturnStatus.OPEN, ExpectedReturn.code == code)
+    return session.scalars(stmt).first()
+
+
+def return_for_tracking(session: Session, tracking_number: str) -> ExpectedReturn | None:
+    stmt = (select(ExpectedReturn).join(Shipment, Shipment.id == ExpectedReturn.shipment_id)
+            .where(Shipment.tracking_number == tracking_number))
+    return session.scalars(stmt).first()
+
+
+def overdue_returns_for_update(session: Session, today: date) -> list[ExpectedReturn]:
+    """Open returns past their due date, locked (skipping those another sweep holds)."""
+    stmt = (select(ExpectedReturn)
+            .where(ExpectedReturn.status == ReturnStatus.OPEN, ExpectedReturn.due_date < today)
+            .order_by(ExpectedReturn.id).with_for_update(skip_locked=True))
+    return list(session.scalars(stmt))
+
+
+def list_returns(session: Session, *, status: str | None, depot_id: int | None, limit: int) -> list[ExpectedReturn]:
+    stmt = select(ExpectedReturn).order_by(ExpectedReturn.due_date, ExpectedReturn.id).limit(limit)
+    if status:
+        stmt = stmt.where(ExpectedReturn.status == status)
+    if depot_id is not None:
+        stmt = stmt.where(ExpectedReturn.depot_id == depot_id)
+    return list(session.scalars(stmt))
+
+
+# ---- discrepancies ------------------------------------------------------------------------------
+
+
+def existing_flag(session: Session, kind: str, *, expected_return_id: int | None,
+                  unit_id: int | None) -> Discrepancy | None:
+    """The flag of this kind already raised for the return and unit. A flag with no return (a unit
+    that arrived unexpectedly) counts only while it is open: the unit may arrive unexpectedly again."""
+    stmt = select(Discrepancy).where(Discrepancy.kind == kind)
+    if expected_return_id is None:
+        stmt = stmt.where(Discrepancy.expected_return_id.is_(None), Discrepancy.status == DiscrepancyStatus.OPEN)
+    else:
+        stmt = stmt.where(Discrepancy.expected_return_id == expected_return_id)
+    stmt = stmt.where(Discrepancy.unit_id.is_(None) if unit_id is None else Discrepancy.unit_id == unit_id)
+    return session.scalars(stmt).first()
+
+
+def list_discrepancies(session: Session, *, status: str | None, kind: str | None,
+                       depot_id: int | None) -> list[Discrepancy]:
+    stmt = select(Discrepancy).order_by(Discrepancy.id)
+    if status:
+        stmt = stmt.where(Discrepancy.status == status)
+    if kind:
+        stmt = stmt.where(Discrepancy.kind == kind)
+    if depot_id is not None:
+        stmt = stmt.where(Discrepancy.depot_id == depot_id)
+    return list(session.scalars(stmt))
+
+
+def get_discrepancy_for_update(session: Session, discrepancy_id: int) -> Discrepancy:
+    row = session.scalars(select(Discrepancy).where(Discrepancy.id == discrepancy_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"No discrepancy with id {discrepancy_id}.")
+    return row
+
+
+# ---- cycle counts -------------------------------------------------------------------------------
+
+
+def get_cycle_count(session: Session, count_id: int) -> CycleCount:
+    count = session.get(CycleCount, count_id)
+    if count is None:
+        raise NotFound(f"No cycle count with id {count_id}.")
+    return count
+
+
+def get_cycle_count_for_update(session: Session, count_id: int) -> CycleCount:
+    count = session.scalars(select(CycleCount).where(CycleCount.id == count_id).with_for_update()).one_or_none()
+    if count is None:
+        raise NotFound(f"No cycle count with id {count_id}.")
+    return count
+
+
+def count_scans(session: Session, count_id: int) -> list[Scan]:
+    return list(session.scalars(select(Scan).where(Scan.cycle_count_id == count_id).order_by(Scan.id)))
+
+
+def first_count_scan(session: Session, count_id: int, *, codes: Collection[str], unit_id: int | None) -> Scan | None:
+    """The scan of this count that already saw the unit (by any of its codes, or by id)."""
+    same = Scan.code.in_(sorted(codes))
+    if unit_id is not None:
+        same = same | (Scan.unit_id == unit_id)
+    stmt = select(Scan).where(Scan.cycle_count_id == count_id, same).order_by(Scan.id)
+    return session.scalars(stmt).first()
