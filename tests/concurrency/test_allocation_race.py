@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.models import CustodyEntry, Reservation, SpareUnit, SwapRequest
-from tests import factories as f
-from tests.e2e.test_swaps_api import swap_body
+from tests.support import factories as f
+from tests.support.factories import swap_body
 
 pytestmark = pytest.mark.postgres_only
 

@@ -18,11 +18,10 @@ from sqlalchemy import func, select
 
 from app.db import make_engine, make_session_factory
 from app.models import ExtraLabel, OutboxJob, PickupRequest, SwapEvent, SwapRequest
-from tests import factories as f
-from tests.e2e.test_swaps_api import swap_body
-from tests.integration.shippo_standin import ShippoStandin
-from tests.integration.test_booking_shippo import US_WORKER
+from tests.support import factories as f
+from tests.support.factories import US_WORKER, swap_body
 from tests.support.service import SWAP_JOB_KINDS
+from tests.support.shippo_standin import ShippoStandin
 
 pytestmark = pytest.mark.postgres_only
 LEASE = 2.0  # seconds: short, because it is extended while a job runs

@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import OutboxJob, SwapRequest
-from tests import factories as f
-from tests.e2e.test_swaps_api import post_swap, swap_body
-from tests.integration.shippo_standin import ShippoStandin
-from tests.integration.test_booking_shippo import US_WORKER
+from tests.support import factories as f
+from tests.support.factories import US_WORKER, post_swap, swap_body
 from tests.support.service import SWAP_JOB_KINDS, worker_factory
+from tests.support.shippo_standin import ShippoStandin
 
 pytestmark = pytest.mark.postgres_only
 SWAPS = 24

@@ -8,14 +8,15 @@ from sqlalchemy import func, select
 from app.jobs import work
 from app.models import OutboxJob, Shipment
 from app.shipping.simulated import SimulatedCarrier
-from tests.integration.test_outbox_reliability import FlakyCarrier, _stock_and_swaps
+from tests.support.factories import stock_and_swaps
+from tests.support.flaky_carrier import FlakyCarrier
 from tests.support.service import worker_factory
 
 pytestmark = pytest.mark.postgres_only
 
 
 def test_four_workers_drain_the_outbox_without_doing_anything_twice(client, keys, settings, frozen_clock):
-    _, _swap_ids = _stock_and_swaps(client, keys, 40, return_mode="no_return")
+    _, _swap_ids = stock_and_swaps(client, keys, 40, return_mode="no_return")
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock))
     handled: list[int] = []
     barrier = threading.Barrier(4)

@@ -15,7 +15,7 @@ from app.db import unit_of_work
 from app.main import create_app, route_roles
 from app.models import ApiKey
 from app.settings import Settings
-from tests.routes import CAPABILITY_URLS, HEALTH_PROBES, UNPROTECTED, api_routes
+from tests.support.routes import CAPABILITY_URLS, HEALTH_PROBES, UNPROTECTED, api_routes
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 ALL_ROLES = [r.value for r in Role]

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import IdempotencyRecord, SwapRequest
-from tests import factories as f
-from tests.e2e.test_swaps_api import swap_body
+from tests.support import factories as f
+from tests.support.factories import swap_body
 
 
 def _b64(text: str) -> str:

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
-from tests import factories as f
-from tests.factories import DEPOT_DEFAULTS
+from tests.support import factories as f
+from tests.support.factories import DEPOT_DEFAULTS
 
 
 def problem(r, status):

@@ -10,8 +10,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from app.models import Depot, SpareUnit
-from tests import factories as f
-from tests.conftest import WEBHOOK_SECRET
+from tests.support import factories as f
+from tests.support.factories import WEBHOOK_SECRET
 
 
 class FailingCommits:

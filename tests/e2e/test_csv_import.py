@@ -11,8 +11,8 @@ from app.inventory.csv_io import COLUMNS
 from app.main import create_app
 from app.models import CustodyEntry, SpareUnit
 from app.settings import Settings, get_settings
-from tests import factories as f
-from tests.fresh_db import empty_database
+from tests.support import factories as f
+from tests.support.databases import empty_database
 
 HEADER = ",".join(COLUMNS)
 CSV = {"Content-Type": "text/csv"}

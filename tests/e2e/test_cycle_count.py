@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import CustodyEntry, Scan
-from tests import factories as f
-from tests.e2e.test_returns_flow import move
+from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
+from tests.support.factories import move
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def test_seed_demo_adds_stock_at_three_depots_once(runner, client, keys, session
 
 
 def test_seed_demo_adds_nothing_where_depots_exist(runner, client, keys, session_factory):
-    from tests import factories as f
+    from tests.support import factories as f
 
     f.depot(client, keys["admin"], code="LON")
     result = runner.invoke(cli.app, ["seed-demo"])

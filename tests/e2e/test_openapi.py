@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
-from tests.routes import UNPROTECTED
+from tests.support.routes import UNPROTECTED
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 UNAUTHENTICATED = {path for _, path in UNPROTECTED}  # health probes and capability URLs

@@ -7,8 +7,8 @@ from app import migrations
 from app.db import make_engine
 from app.main import create_app
 from app.settings import Settings
-from tests import factories as f
-from tests.fresh_db import ON_POSTGRES, empty_database
+from tests.support import factories as f
+from tests.support.databases import ON_POSTGRES, empty_database
 
 
 def problem(r, status):

@@ -12,11 +12,9 @@ from typer.testing import CliRunner
 from app import cli
 from app.jobs import work
 from app.settings import get_settings
-from tests import factories as f
-from tests.e2e.test_returns_flow import scan
-from tests.e2e.test_shipping_flow import hook
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
+from tests.support.factories import hook, post_swap, scan, swap_body
 
 
 @pytest.fixture

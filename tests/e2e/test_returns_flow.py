@@ -6,23 +6,9 @@ from datetime import timedelta
 import pytest
 
 from app.jobs import work
-from tests import factories as f
-from tests.e2e.test_shipping_flow import hook
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
-
-
-def move(client, keys, unit_id, *states):
-    for state in states:
-        r = client.post(f"/api/v1/units/{unit_id}/transitions", json={"target_state": state, "reason": "arrange"},
-                        headers=keys["warehouse"])
-        assert r.status_code == 200, r.text
-
-
-def scan(client, keys, code, depot_id, **extra):
-    r = client.post("/api/v1/scans", json={"code": code, "depot_id": depot_id, **extra}, headers=keys["warehouse"])
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.support.factories import hook, move, post_swap, scan, swap_body
 
 
 def unit_state(client, keys, unit_id):

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from app.jobs import work
-from tests import factories as f
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
+from tests.support.factories import post_swap, swap_body
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -13,9 +13,8 @@ import httpx
 from app.db import unit_of_work
 from app.logging import redact_path
 from app.models import SwapRequest
-from tests import factories as f
-from tests.conftest import WEBHOOK_SECRET
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
+from tests.support.factories import WEBHOOK_SECRET, post_swap, swap_body
 
 
 def test_redact_path():

@@ -8,11 +8,8 @@ from sqlalchemy import func, select
 
 from app.jobs import work
 from app.models import OutboxJob, Shipment
-from app.shipping.carrier import Tracking, TrackingEvent
-from app.shipping.simulated import make_webhook_payload
-from tests import factories as f
-from tests.conftest import WEBHOOK_SECRET
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
+from tests.support.factories import WEBHOOK_SECRET, hook, post_swap, swap_body
 
 
 @pytest.fixture
@@ -25,13 +22,6 @@ def booked(client, keys, frozen_clock, app):
     assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1
     swap = client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
     return {"swap": swap, "created": created, "unit": unit}
-
-
-def hook(client, tracking_number, status, at, details="", secret=WEBHOOK_SECRET):
-    payload = make_webhook_payload(Tracking(carrier="simulated", tracking_number=tracking_number, status=status,
-                                            events=[TrackingEvent(status=status, status_details=details,
-                                                                  status_date=at)]))
-    return client.post(f"/webhooks/shippo/{secret}", json=payload)
 
 
 def get_swap(client, keys, swap_id):

@@ -9,10 +9,9 @@ from sqlalchemy import func, select, update
 
 from app.jobs import work
 from app.models import Shipment, TrackingEventRecord
-from tests import factories as f
-from tests.conftest import WEBHOOK_SECRET
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
+from tests.support.factories import WEBHOOK_SECRET, post_swap, swap_body
 
 URL = f"/webhooks/shippo/{WEBHOOK_SECRET}"
 

@@ -8,22 +8,8 @@ from sqlalchemy import func, select
 
 from app.models import CustodyEntry, IdempotencyRecord, Reservation, SwapRequest
 from app.swaps.allocation import Need, WaitingSwap, waitlist_order
-from tests import factories as f
-
-
-def swap_body(model_id=None, ticket="IT-1", **over):
-    body = {
-        "ticket": {"system": "jira", "id": ticket},
-        "worker": {"name": "Ana Lima", "email": "ana@example.com", "phone": "+44 7700 900123",
-                   "timezone": "Europe/London",
-                   "address": {"street1": "1 Hotel Row", "city": "Leeds", "postal_code": "LS1 4AP", "country": "gb"}},
-        "needed": {"model_id": model_id},
-        "return_mode": "swap_at_door",
-        "broken_unit": "old-123",
-        "impact_note": "cannot work",
-    }
-    body.update(over)
-    return body
+from tests.support import factories as f
+from tests.support.factories import post_swap, swap_body
 
 
 @pytest.fixture
@@ -34,11 +20,6 @@ def world(client, keys, frozen_clock):
     sub = f.model(client, admin, sku="LAT-7440")
     client.patch(f"/api/v1/models/{model['id']}", json={"substitute_ids": [sub["id"]]}, headers=admin)
     return {"lon": lon, "model": model, "sub": sub}
-
-
-def post_swap(client, keys, body, key=None, role="support"):
-    headers = {**keys[role], **({"Idempotency-Key": key} if key else {})}
-    return client.post("/api/v1/swap-requests", json=body, headers=headers)
 
 
 def test_swap_reserves_a_unit_with_a_promised_date_and_ledger(client, keys, world, session_factory):

@@ -12,7 +12,7 @@ from barcode import Code128
 from PIL import Image, ImageDraw
 
 from app.inventory import labels
-from tests import factories as f
+from tests.support import factories as f
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -7,8 +7,8 @@ from sqlalchemy import select, text
 
 from app.inventory.states import TRANSITIONS, UnitState
 from app.models import CustodyEntry
-from tests import factories as f
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support import factories as f
+from tests.support.factories import post_swap, swap_body
 
 # The swap journey's states, written out here (not read from the code under test).
 JOURNEY = {"reserved", "packed", "in_transit", "deployed", "awaiting_return", "returning"}

@@ -8,9 +8,9 @@ from app.jobs import work
 from app.main import create_app
 from app.settings import Settings
 from app.shipping.shippo_carrier import ShippoCarrier
-from tests import factories as f
-from tests.e2e.test_swaps_api import swap_body
-from tests.integration.shippo_standin import ShippoStandin
+from tests.support import factories as f
+from tests.support.factories import US_WORKER, swap_body
+from tests.support.shippo_standin import ShippoStandin
 
 
 @pytest.fixture
@@ -42,11 +42,6 @@ def _book(client, keys, app, body, carrier=None):
     created = client.post("/api/v1/swap-requests", json=body, headers=keys["support"]).json()
     assert work.run_outbox(app.state.session_factory, carrier or app.state.carrier) == 1
     return client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
-
-
-US_WORKER = {"name": "Sam Reed", "email": "sam@example.com", "timezone": "America/Chicago",
-             "address": {"street1": "1 Main St", "city": "Chicago", "region": "IL", "postal_code": "60601",
-                         "country": "US"}}
 
 
 def test_swap_at_door_books_labels_and_pickup_through_shippo(shippo_client, keys, shippo_app, standin):

@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from app.jobs import work
 from app.models import OutboxJob, Shipment, SwapRequest
 from app.shipping.simulated import SimulatedCarrier
-from tests import factories as f
-from tests.e2e.test_swaps_api import swap_body
+from tests.support import factories as f
+from tests.support.factories import swap_body
 from tests.support.service import worker_factory
 
 LEASE = timedelta(seconds=1)

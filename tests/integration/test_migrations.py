@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from app import migrations
 from app.db import make_engine
 from app.models import Base
-from tests.fresh_db import empty_database
+from tests.support.databases import empty_database
 
 APP_TABLES = set(Base.metadata.tables)
 

@@ -1,6 +1,5 @@
 """The booking outbox under a failing carrier and a crashing worker: nothing lost, never two labels."""
 
-import random
 from collections import Counter
 from datetime import timedelta
 
@@ -11,93 +10,15 @@ from app import outbox
 from app.jobs import work
 from app.models import OutboxJob, Shipment, SwapRequest
 from app.shipping import booking
-from app.shipping.carrier import TemporaryCarrierError
 from app.shipping.simulated import SimulatedCarrier
-from tests import factories as f
-from tests.e2e.test_swaps_api import post_swap, swap_body
+from tests.support.factories import stock_and_swaps
+from tests.support.flaky_carrier import Crash, FlakyCarrier
 from tests.support.service import worker_factory
 
 
 @pytest.fixture(autouse=True)
 def no_pauses(monkeypatch):
     monkeypatch.setattr(booking, "READ_PAUSE_SECONDS", 0)
-
-
-class Crash(BaseException):
-    """The worker process dying (not an error it can catch)."""
-
-
-class FlakyCarrier:
-    """A real SimulatedCarrier behind a wire that fails: some calls never arrive, and some label
-    purchases succeed at the carrier while the answer is lost."""
-
-    def __init__(self, inner: SimulatedCarrier, *, failure_rate: float = 0.0, seed: int = 7,
-                 crash_after_buys: int = 0):
-        self.inner, self.name, self.finds_pickups = inner, inner.name, inner.finds_pickups
-        self.settle_after = inner.settle_after
-        self.rng, self.failure_rate = random.Random(seed), failure_rate
-        self.crash_after_buys = crash_after_buys
-        self.purchases: Counter[str] = Counter()  # reference -> labels actually bought
-        self.calls = 0
-
-    def _wire(self):
-        self.calls += 1
-        if self.rng.random() < self.failure_rate:  # the call never reached the carrier
-            raise TemporaryCarrierError("503 from the carrier", status_code=503, maybe_done=False)
-
-    def get_rates(self, **kw):
-        self._wire()
-        return self.inner.get_rates(**kw)
-
-    def find_labels(self, **kw):
-        self._wire()
-        return self.inner.find_labels(**kw)
-
-    def find_pickup(self, **kw):
-        self._wire()
-        return self.inner.find_pickup(**kw)
-
-    def refund_label(self, **kw):
-        self._wire()
-        return self.inner.refund_label(**kw)
-
-    def get_label(self, *, label_id):
-        self._wire()
-        return self.inner.get_label(label_id)
-
-    def book_pickup(self, **kw):
-        self._wire()
-        return self.inner.book_pickup(**kw)
-
-    def track(self, **kw):
-        return self.inner.track(**kw)
-
-    def buy_label(self, *, rate_id, reference):
-        self._wire()
-        # Every purchase that reaches the carrier counts: a real carrier would charge each one.
-        self.purchases[reference] += 1
-        label = self.inner.buy_label(rate_id=rate_id, reference=reference)
-        if self.crash_after_buys:
-            self.crash_after_buys -= 1
-            raise Crash("killed after buying, before recording")
-        if self.rng.random() < self.failure_rate / 2:
-            raise TemporaryCarrierError("read timeout (the label was bought)")
-        return label
-
-
-def _stock_and_swaps(client, keys, n, return_mode="return_box"):
-    depot = f.depot(client, keys["admin"], "LON")
-    model = f.model(client, keys["admin"])
-    rows = "\n".join(f"S{i:05d},A{i:05d},{model['sku']},LON,ready" for i in range(n))
-    r = client.post("/api/v1/units/import", content=f"serial,asset_tag,model_sku,depot_code,state\n{rows}\n",
-                    headers={**keys["warehouse"], "Content-Type": "text/csv"})
-    assert r.status_code == 201, r.text
-    ids = []
-    for i in range(n):
-        resp = post_swap(client, keys, swap_body(model["id"], ticket=f"T{i}", return_mode=return_mode))
-        assert resp.status_code == 201
-        ids.append(resp.json()["id"])
-    return depot, ids
 
 
 def _drain(factory, carrier, clock, rounds=200):
@@ -126,7 +47,7 @@ def _assert_one_label_each(factory, swap_ids, carrier, directions=("outbound", "
 
 def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once(
         client, keys, app, frozen_clock, session_factory):
-    _, swap_ids = _stock_and_swaps(client, keys, 200)
+    _, swap_ids = stock_and_swaps(client, keys, 200)
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), failure_rate=0.3)
     _drain(session_factory, carrier, frozen_clock)
     _assert_one_label_each(session_factory, swap_ids, carrier)
@@ -136,7 +57,7 @@ def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once
 
 
 def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys, app, frozen_clock, settings):
-    _, swap_ids = _stock_and_swaps(client, keys, 12, return_mode="no_return")
+    _, swap_ids = stock_and_swaps(client, keys, 12, return_mode="no_return")
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), crash_after_buys=1)
     first_worker = worker_factory(settings)
     with pytest.raises(Crash):
@@ -156,7 +77,7 @@ def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys
 
 
 def test_a_carrier_that_keeps_failing_escalates_the_swap(client, keys, app, frozen_clock, session_factory):
-    _, (swap_id,) = _stock_and_swaps(client, keys, 1)
+    _, (swap_id,) = stock_and_swaps(client, keys, 1)
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), failure_rate=1.0)
     for _ in range(outbox.RetryPolicy().max_attempts):
         frozen_clock.advance(hours=1)

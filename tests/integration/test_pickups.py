@@ -16,10 +16,9 @@ from app.settings import Settings
 from app.shipping.carrier import TemporaryCarrierError
 from app.shipping.shippo_carrier import ShippoCarrier
 from app.shipping.simulated import SimulatedCarrier
-from tests import factories as f
-from tests.e2e.test_swaps_api import swap_body
-from tests.integration.shippo_standin import ShippoStandin
-from tests.integration.test_booking_shippo import US_WORKER
+from tests.support import factories as f
+from tests.support.factories import US_WORKER, swap_body
+from tests.support.shippo_standin import ShippoStandin
 
 
 @pytest.fixture

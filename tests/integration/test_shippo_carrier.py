@@ -17,7 +17,7 @@ from app.shipping.carrier import (
     TemporaryCarrierError,
 )
 from app.shipping.shippo_carrier import ShippoCarrier, parse_retry_after
-from tests.integration.shippo_standin import ShippoStandin
+from tests.support.shippo_standin import ShippoStandin
 
 KEY = "shippo_test_5ecr3tk3y0123456789"
 DEPOT = Address("Spares Desk", "200 Varick St", "New York", "10014", "US", state="NY",

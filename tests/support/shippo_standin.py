@@ -12,7 +12,7 @@ objects it created, records every request, and can be told to misbehave:
         api.error_transactions([{"source": "UPS", "code": "carrier_timeout", "text": "…"}])
 
 Faults at random rates can also be set from outside the process that runs it, so the same drills
-can be run by hand (`python -m tests.integration.shippo_standin --port 8099`, then):
+can be run by hand (`python -m tests.support.shippo_standin --port 8099`, then):
 
     curl -X POST localhost:8099/__standin/faults -d '{"paths": ["/transactions", "/pickups"],
          "latency": [2, 4.5], "rates": {"429": 0.1, "503": 0.1, "timeout": 0.05, "lost": 0.05},
