@@ -35,6 +35,7 @@ Authenticate with `Authorization: Bearer <api key>`. Each operation lists the ro
 def create_app(settings: Settings | None = None, *, service: Service | None = None) -> FastAPI:
     settings = settings or (service.settings if service else get_settings())
     configure_logging(settings.log_level)
+    owns_service = service is None  # a service handed in is its maker's to dispose of
     service = service or bootstrap(settings)
 
     @asynccontextmanager
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         if background is not None:
             background.stop()
             thread.join(timeout=settings.outbox_lease_seconds)
-        service.engine.dispose()
+        if owns_service:
+            service.engine.dispose()
 
     app = FastAPI(title="Spares & courier-swap service", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)

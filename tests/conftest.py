@@ -1,79 +1,173 @@
-"""Test database per run: a migrated SQLite template copied per test, or (TEST_DATABASE_URL set)
-a throwaway PostgreSQL database created for the run and truncated before each test."""
+"""The suite's databases and apps.
 
-import os
-import shutil
-import uuid
-from datetime import UTC, datetime
+One migrated template database per run (per xdist worker); one copy of it, one engine and one app
+serve the tests. Each test runs inside a transaction on one connection that is rolled back at the
+end, and the app's sessions join it as savepoints (their commits release a savepoint), so a test
+sees only its own records and leaves nothing behind.
 
-import psycopg
+A test that needs real commits — a live server, threads or processes with connections of their
+own, commit failures — is marked `live_db` (or asks for `database_url` or `live_server`): it gets a
+clone of the template and an app of its own.
+
+On PostgreSQL (TEST_DATABASE_URL set) tests that touch no database are not run again: they ran in
+the SQLite half."""
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from app import clock, migrations
+from app import clock
 from app.auth.keys import create_api_key
+from app.bootstrap import bootstrap
 from app.db import make_engine, unit_of_work
 from app.main import create_app
-from app.models import Base
 from app.settings import Settings
+from app.shipping.carriers import make_carrier
+from tests.support import databases
+from tests.support.databases import ON_POSTGRES
+from tests.support.service import BASE_SETTINGS
 
-PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
-ON_POSTGRES = bool(PG_ADMIN_URL)
-WEBHOOK_SECRET = "whsec-test-6f1d2a9c4b7e8f30a1b2c3d4e5f60718"
+# Asking for one of these makes a test live: it gets a database and an app of its own.
+LIVE_FIXTURES = {"database_url", "live_server"}
+# Fixtures through which a test touches the database (the others run once, on SQLite).
+DATABASE_FIXTURES = LIVE_FIXTURES | {"database_template", "db_connection", "settings", "app", "client",
+                                     "session_factory", "keys", "make_app", "empty_database_url", "database_kind"}
 
 
-def _psycopg_dsn(url: str) -> str:
-    u = make_url(url)
-    return f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname={u.database or 'postgres'}"
+def pytest_configure(config):
+    config.addinivalue_line("markers", "live_db: the test needs real commits on a database of its own")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords and not ON_POSTGRES:
+            item.add_marker(skip)
+    if ON_POSTGRES:  # what touches no database ran in the SQLite half already
+        keep = [i for i in items if DATABASE_FIXTURES & set(getattr(i, "fixturenames", ()))]
+        dropped = [i for i in items if i not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
+
+
+def _is_live(request) -> bool:
+    return request.node.get_closest_marker("live_db") is not None or bool(LIVE_FIXTURES & set(request.fixturenames))
+
+
+# ---- databases ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory):
-    if ON_POSTGRES:
-        name = f"spares_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = _psycopg_dsn(PG_ADMIN_URL)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-        url_text = url.render_as_string(hide_password=False)
-        migrations.upgrade(url_text)
-        yield url_text
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        path = tmp_path_factory.mktemp("db") / "template.db"
-        migrations.upgrade(f"sqlite:///{path}")
-        yield str(path)
+    url = databases.migrated_template(tmp_path_factory.mktemp("db"))
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture(scope="session")
+def _shared(database_template, tmp_path_factory):
+    """The database, engine and app most tests share (each in a transaction of its own)."""
+    url = databases.copy_of(database_template, tmp_path_factory.mktemp("shared"))
+    settings = Settings(database_url=url, **BASE_SETTINGS)
+    engine = make_engine(url, pool_size=2, max_overflow=2) if ON_POSTGRES else make_engine(url)
+    service = bootstrap(settings, engine=engine)
+    app = create_app(settings, service=service)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield settings, service, app, client
+    engine.dispose()
+    databases.drop(url)
 
 
 @pytest.fixture
 def database_url(database_template, tmp_path):
-    if ON_POSTGRES:
-        engine = make_engine(database_template, pool_size=1, max_overflow=0)
-        # The service secret is written by the migrations, like alembic_version: kept.
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "service_secrets")
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
-        return database_template
-    path = tmp_path / "test.db"
-    shutil.copyfile(database_template, path)
-    return f"sqlite:///{path}"
+    """A database of this test's own, committed to for real (a clone of the migrated template)."""
+    with databases.clone(database_template, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
-def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, shippo_api_key="", run_background_jobs=False,
-                    shippo_webhook_secrets=WEBHOOK_SECRET + ",old-secret-being-rotated-out-0000")
+def db_connection(_shared):
+    """The one connection of a shared-database test, in a transaction rolled back at the end."""
+    _, service, _, _ = _shared
+    conn = service.engine.connect()
+    outer = conn.begin()
+    databases.restart_ids(conn)
+    yield conn
+    outer.rollback()
+    conn.close()
 
 
 @pytest.fixture
-def app(settings):
-    application = create_app(settings)
-    yield application
-    application.state.engine.dispose()
+def empty_database_url(tmp_path):
+    """A database with no tables at all, of the kind under test."""
+    with databases.empty_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def database_kind() -> str:
+    return "postgresql" if ON_POSTGRES else "sqlite"
+
+
+def _join(factory, conn) -> None:
+    """Sessions of `factory` join the test's transaction: their commits only release a savepoint."""
+    factory.configure(bind=conn, join_transaction_mode="create_savepoint")
+
+
+# ---- settings and apps --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(request, _shared) -> Settings:
+    if _is_live(request):
+        return Settings(database_url=request.getfixturevalue("database_url"), **BASE_SETTINGS)
+    return _shared[0]
+
+
+@pytest.fixture
+def make_app(request, settings, _shared):
+    """Builds an app with some settings changed (a Shippo key, say). On the shared database its
+    sessions join the test's transaction."""
+    built = []
+
+    def build(**overrides):
+        changed = Settings(**{**settings.model_dump(), **overrides})
+        if _is_live(request):
+            application = create_app(changed)
+        else:
+            service = bootstrap(changed, engine=_shared[1].engine)
+            _join(service.session_factory, request.getfixturevalue("db_connection"))
+            application = create_app(changed, service=service)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        if _is_live(request):
+            application.state.engine.dispose()
+
+
+@pytest.fixture
+def app(request, settings, _shared):
+    if _is_live(request):
+        application = create_app(settings)
+        yield application
+        application.state.engine.dispose()
+        return
+    _, service, application, _ = _shared
+    _join(service.session_factory, request.getfixturevalue("db_connection"))
+    # A carrier of the test's own: the simulated one remembers what it sold.
+    carrier = make_carrier(service.settings)
+    application.state.carrier = carrier
+    application.state.service = dataclasses.replace(service, carrier=carrier)
+    try:
+        yield application
+    finally:
+        service.session_factory.configure(bind=service.engine, join_transaction_mode="conservative_savepoint")
+        application.state.carrier, application.state.service = service.carrier, service
 
 
 @pytest.fixture
@@ -82,9 +176,14 @@ def session_factory(app):
 
 
 @pytest.fixture
-def client(app):
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
+def client(request, app, _shared):
+    if _is_live(request):
+        with TestClient(app, raise_server_exceptions=False) as c:
+            yield c
+        return
+    shared_client = _shared[3]
+    shared_client.cookies.clear()
+    yield shared_client
 
 
 @pytest.fixture
@@ -98,6 +197,9 @@ def keys(session_factory) -> dict[str, dict[str, str]]:
     return headers
 
 
+# ---- time ---------------------------------------------------------------------------------------
+
+
 class FrozenClock:
     def __init__(self, at: datetime):
         self.at = at
@@ -109,8 +211,6 @@ class FrozenClock:
         self.at = at.astimezone(UTC)
 
     def advance(self, **delta) -> None:
-        from datetime import timedelta
-
         self.at = self.at + timedelta(**delta)
 
 
@@ -122,11 +222,7 @@ def frozen_clock():
     clock.set_clock(None)
 
 
-def pytest_collection_modifyitems(config, items):
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
-    for item in items:
-        if "postgres_only" in item.keywords and not ON_POSTGRES:
-            item.add_marker(skip)
+# ---- a served app -------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -16,11 +16,10 @@ def healthz() -> dict:
 @router.get("/readyz", responses={503: {"description": "Database unreachable or not migrated"}})
 def readyz(request: Request):
     """The database answers and its schema is at the newest migration."""
-    engine = request.app.state.engine
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            current, head = current_and_head(conn)
+        with request.app.state.session_factory() as session:
+            session.execute(text("SELECT 1"))
+            current, head = current_and_head(session.connection())
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database means "not ready"
         return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
     if current != head:

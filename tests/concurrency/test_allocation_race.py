@@ -11,7 +11,7 @@ from app.models import CustodyEntry, Reservation, SpareUnit, SwapRequest
 from tests.support import factories as f
 from tests.support.factories import swap_body
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
 
 REQUESTS, UNITS, ROUNDS = 64, 10, 3
 

@@ -23,7 +23,7 @@ from tests.support.factories import US_WORKER, swap_body
 from tests.support.service import SWAP_JOB_KINDS
 from tests.support.shippo_standin import ShippoStandin
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
 LEASE = 2.0  # seconds: short, because it is extended while a job runs
 
 

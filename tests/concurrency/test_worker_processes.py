@@ -17,7 +17,7 @@ from tests.support.factories import US_WORKER, post_swap, swap_body
 from tests.support.service import SWAP_JOB_KINDS, worker_factory
 from tests.support.shippo_standin import ShippoStandin
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
 SWAPS = 24
 
 

@@ -12,7 +12,7 @@ from tests.support.factories import stock_and_swaps
 from tests.support.flaky_carrier import FlakyCarrier
 from tests.support.service import worker_factory
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
 
 
 def test_four_workers_drain_the_outbox_without_doing_anything_twice(client, keys, settings, frozen_clock):

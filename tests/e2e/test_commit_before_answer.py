@@ -13,6 +13,8 @@ from app.models import Depot, SpareUnit
 from tests.support import factories as f
 from tests.support.factories import WEBHOOK_SECRET
 
+pytestmark = pytest.mark.live_db  # real COMMITs, made to fail or stall
+
 
 class FailingCommits:
     """Makes every COMMIT on the app's engine fail the way a dropped connection does."""

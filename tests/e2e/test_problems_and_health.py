@@ -8,7 +8,6 @@ from app.db import make_engine
 from app.main import create_app
 from app.settings import Settings
 from tests.support import factories as f
-from tests.support.databases import ON_POSTGRES, empty_database
 
 
 def problem(r, status):
@@ -143,12 +142,12 @@ def test_healthz_is_200(client):
     assert r.status_code == 200 and r.json() == {"status": "ok"}
 
 
-def test_readyz_is_200_at_the_head_migration(client, app):
+def test_readyz_is_200_at_the_head_migration(client, app, session_factory):
     r = client.get("/readyz")
     assert r.status_code == 200, r.text
-    with app.state.engine.connect() as conn:
-        current, head = migrations.current_and_head(conn)
-        stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    with app.state.session_factory() as session:
+        current, head = migrations.current_and_head(session.connection())
+        stored = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert current == head == stored
     assert r.json() == {"status": "ok", "migration": head}
 
@@ -162,32 +161,32 @@ def _ready(url: str):
         application.state.engine.dispose()
 
 
-def test_readyz_is_503_on_a_database_that_is_not_migrated(tmp_path):
-    with empty_database(tmp_path) as url:
-        ready, health = _ready(url)
-        assert health.status_code == 200
-        assert ready.status_code == 503, ready.text
-        assert ready.json()["status"] == "unavailable" and ready.json()["migration"] is None
-        # ... and 200 once migrated
-        migrations.upgrade(url)
-        ready, _ = _ready(url)
-        assert ready.status_code == 200, ready.text
+def test_readyz_is_503_on_a_database_that_is_not_migrated(empty_database_url):
+    url = empty_database_url
+    ready, health = _ready(url)
+    assert health.status_code == 200
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["status"] == "unavailable" and ready.json()["migration"] is None
+    # ... and 200 once migrated
+    migrations.upgrade(url)
+    ready, _ = _ready(url)
+    assert ready.status_code == 200, ready.text
 
 
-def test_readyz_is_503_when_the_database_is_behind_head(tmp_path):
-    with empty_database(tmp_path) as url:
-        migrations.upgrade(url)
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = 'an_older_revision'"))
-        engine.dispose()
-        ready, _ = _ready(url)
-        assert ready.status_code == 503
-        assert ready.json()["migration"] == "an_older_revision" and ready.json()["head"]
+def test_readyz_is_503_when_the_database_is_behind_head(empty_database_url):
+    url = empty_database_url
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'an_older_revision'"))
+    engine.dispose()
+    ready, _ = _ready(url)
+    assert ready.status_code == 503
+    assert ready.json()["migration"] == "an_older_revision" and ready.json()["head"]
 
 
-def test_readyz_is_503_when_the_database_is_unreachable(tmp_path):
-    url = (f"sqlite:///{tmp_path}/no-such-dir/x.db" if not ON_POSTGRES
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path, database_kind):
+    url = (f"sqlite:///{tmp_path}/no-such-dir/x.db" if database_kind == "sqlite"
            else "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     ready, health = _ready(url)
     assert health.status_code == 200

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.db import unit_of_work
 from app.logging import redact_path
@@ -24,6 +25,7 @@ def test_redact_path():
     assert redact_path("/api/v1/units/7") == "/api/v1/units/7"
 
 
+@pytest.mark.live_db  # a served process reads the database
 def test_served_access_log_hides_tokens_and_webhook_secrets(client, keys, settings, session_factory):
     model = f.model(client, keys["admin"])
     f.unit(client, keys["warehouse"], model["id"], f.depot(client, keys["admin"])["id"])

@@ -5,8 +5,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.jobs import work
-from app.main import create_app
-from app.settings import Settings
 from app.shipping.shippo_carrier import ShippoCarrier
 from tests.support import factories as f
 from tests.support.factories import US_WORKER, swap_body
@@ -20,11 +18,8 @@ def standin():
 
 
 @pytest.fixture
-def shippo_app(settings, standin):
-    app = create_app(Settings(**{**settings.model_dump(), "shippo_api_key": "shippo_test_abc",
-                                 "shippo_base_url": standin.url}))
-    yield app
-    app.state.engine.dispose()
+def shippo_app(make_app, standin):
+    return make_app(shippo_api_key="shippo_test_abc", shippo_base_url=standin.url)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.support import factories as f
 from tests.support.factories import swap_body
 from tests.support.service import worker_factory
 
+pytestmark = pytest.mark.live_db  # leases, heartbeats and stopping workers: threads with their own sessions
 LEASE = timedelta(seconds=1)
 
 

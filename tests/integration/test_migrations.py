@@ -1,7 +1,6 @@
 """The Alembic history on the database kind under test: up to head, down to base, up again, step
 by step, and the ORM metadata equal to what the migrations build."""
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -10,7 +9,6 @@ from sqlalchemy import inspect, text
 from app import migrations
 from app.db import make_engine
 from app.models import Base
-from tests.support.databases import empty_database
 
 APP_TABLES = set(Base.metadata.tables)
 
@@ -41,12 +39,6 @@ def _state(url: str) -> tuple[set[str], str | None, set[str]]:
         engine.dispose()
 
 
-@pytest.fixture
-def empty_url(tmp_path):
-    with empty_database(tmp_path) as url:
-        yield url
-
-
 def test_the_history_is_one_line_with_one_head():
     script = _script()
     assert len(script.get_heads()) == 1, script.get_heads()
@@ -54,22 +46,22 @@ def test_the_history_is_one_line_with_one_head():
     assert revisions[-1] == script.get_current_head() and len(revisions) >= 1
 
 
-def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_url):
+def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url):
     head = _script().get_current_head()
-    assert _state(empty_url)[0] == set()
+    assert _state(empty_database_url)[0] == set()
 
-    migrations.upgrade(empty_url)
-    tables, current, triggers = _state(empty_url)
+    migrations.upgrade(empty_database_url)
+    tables, current, triggers = _state(empty_database_url)
     assert tables == APP_TABLES | {"alembic_version"}
     assert current == head
     assert triggers, "the custody ledger's append-only triggers are missing"
 
-    migrations.downgrade(empty_url, "base")
-    tables, current, triggers = _state(empty_url)
+    migrations.downgrade(empty_database_url, "base")
+    tables, current, triggers = _state(empty_database_url)
     assert tables == {"alembic_version"}, tables
     assert current is None and triggers == set()
-    if empty_url.startswith("postgresql"):
-        engine = make_engine(empty_url)
+    if empty_database_url.startswith("postgresql"):
+        engine = make_engine(empty_database_url)
         with engine.connect() as conn:
             functions = conn.execute(text(
                 "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
@@ -77,33 +69,33 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_url):
         engine.dispose()
         assert functions == [], functions
 
-    migrations.upgrade(empty_url)
-    tables, current, triggers = _state(empty_url)
+    migrations.upgrade(empty_database_url)
+    tables, current, triggers = _state(empty_database_url)
     assert tables == APP_TABLES | {"alembic_version"} and current == head and triggers
 
 
-def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(empty_url):
+def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(empty_database_url):
     revisions = _revisions_base_to_head()
     seen_tables = [set()]
     for rev in revisions:
-        migrations.upgrade(empty_url, rev)
-        tables, current, _ = _state(empty_url)
+        migrations.upgrade(empty_database_url, rev)
+        tables, current, _ = _state(empty_database_url)
         assert current == rev
         seen_tables.append(tables - {"alembic_version"})
     for rev, before in zip(reversed(revisions), reversed(seen_tables[:-1])):
-        migrations.downgrade(empty_url, "-1")
-        tables, current, _ = _state(empty_url)
+        migrations.downgrade(empty_database_url, "-1")
+        tables, current, _ = _state(empty_database_url)
         assert tables - {"alembic_version"} == before, f"downgrade of {rev} left {tables - before}"
-    assert _state(empty_url)[1] is None
+    assert _state(empty_database_url)[1] is None
 
 
-def test_the_models_match_the_migrated_schema(empty_url):
+def test_the_models_match_the_migrated_schema(empty_database_url):
     """A model changed without a migration (or a migration that differs from the models) fails here.
 
     Nothing is filtered out: on both SQLite and PostgreSQL the reflected types, nullability,
     indexes, unique constraints and foreign keys compare equal to the metadata as they are."""
-    migrations.upgrade(empty_url)
-    engine = make_engine(empty_url)
+    migrations.upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})

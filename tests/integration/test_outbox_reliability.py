@@ -56,6 +56,7 @@ def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once
     assert retried > 50  # the failures really happened and were retried
 
 
+@pytest.mark.live_db  # two workers with engines of their own
 def test_worker_killed_mid_job_loses_nothing_and_buys_nothing_twice(client, keys, app, frozen_clock, settings):
     _, swap_ids = stock_and_swaps(client, keys, 12, return_mode="no_return")
     carrier = FlakyCarrier(SimulatedCarrier(frozen_clock), crash_after_buys=1)

@@ -10,9 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.jobs import work
-from app.main import create_app
 from app.models import PickupRequest
-from app.settings import Settings
 from app.shipping.carrier import TemporaryCarrierError
 from app.shipping.shippo_carrier import ShippoCarrier
 from app.shipping.simulated import SimulatedCarrier
@@ -28,11 +26,8 @@ def standin():
 
 
 @pytest.fixture
-def shippo_app(settings, standin):
-    app = create_app(Settings(**{**settings.model_dump(), "shippo_api_key": "shippo_test_abc",
-                                 "shippo_base_url": standin.url}))
-    yield app
-    app.state.engine.dispose()
+def shippo_app(make_app, standin):
+    return make_app(shippo_api_key="shippo_test_abc", shippo_base_url=standin.url)
 
 
 @pytest.fixture

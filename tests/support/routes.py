@@ -18,3 +18,13 @@ CAPABILITY_URLS = {
 # Pages whose HTML holds no data: their script calls the API with a key the person types in.
 PUBLIC_PAGES = {("GET", "/scan")}
 UNPROTECTED = HEALTH_PROBES | CAPABILITY_URLS | PUBLIC_PAGES
+
+
+def openapi_operations() -> list[tuple[str, str]]:
+    """(path, method) of every operation in the committed OpenAPI document (a test keeps it equal to
+    the served one)."""
+    import json
+    from pathlib import Path
+
+    document = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())
+    return [(path, method) for path, item in document["paths"].items() for method in item]
