@@ -9,8 +9,8 @@ A test that needs real commits — a live server, threads or processes with conn
 own, commit failures — is marked `live_db` (or asks for `database_url` or `live_server`): it gets a
 clone of the template and an app of its own.
 
-On PostgreSQL (TEST_DATABASE_URL set) tests that touch no database are not run again: they ran in
-the SQLite half."""
+On PostgreSQL (TEST_DATABASE_URL set) tests that touch no database, or are marked `any_database`, are
+not run again: they ran in the SQLite half."""
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
@@ -38,6 +38,8 @@ DATABASE_FIXTURES = LIVE_FIXTURES | {"database_template", "db_connection", "sett
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "live_db: the test needs real commits on a database of its own")
+    config.addinivalue_line("markers", "any_database: what the test proves does not depend on the database "
+                                       "kind (it runs in the SQLite half only)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,7 +48,8 @@ def pytest_collection_modifyitems(config, items):
         if "postgres_only" in item.keywords and not ON_POSTGRES:
             item.add_marker(skip)
     if ON_POSTGRES:  # what touches no database ran in the SQLite half already
-        keep = [i for i in items if DATABASE_FIXTURES & set(getattr(i, "fixturenames", ()))]
+        keep = [i for i in items if DATABASE_FIXTURES & set(getattr(i, "fixturenames", ()))
+                and "any_database" not in i.keywords]
         dropped = [i for i in items if i not in keep]
         if dropped:
             config.hook.pytest_deselected(items=dropped)

@@ -157,7 +157,8 @@ def test_sigterm_mid_batch_hands_work_back_and_exits_cleanly(client, keys, stand
     stopping.send_signal(signal.SIGTERM)
     out, _ = stopping.communicate(timeout=15)
     assert stopping.returncode == 0, out
-    assert time.monotonic() - asked < 2.0 + 3.0  # the purchase under way (≤ 2 s) was finished, no more
+    # The purchase under way (≤ 2 s) was finished and no other begun (the rest is the exit, on a busy machine).
+    assert time.monotonic() - asked < 2.0 + 4.0
     assert "worker stopped" in out
     with factory() as s:  # nothing stays claimed by the stopped worker: at most the other's one job
         assert s.scalar(select(func.count()).select_from(OutboxJob).where(

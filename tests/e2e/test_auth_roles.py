@@ -17,6 +17,8 @@ from app.models import ApiKey
 from app.settings import Settings
 from tests.support.routes import CAPABILITY_URLS, HEALTH_PROBES, UNPROTECTED, api_routes
 
+pytestmark = pytest.mark.any_database  # the role matrix is the request guard's and the routes'; the key lookup is tested on both
+
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 ALL_ROLES = [r.value for r in Role]
 

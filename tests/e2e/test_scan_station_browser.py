@@ -18,6 +18,8 @@ from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
 from tests.support.factories import post_swap, swap_body
 
+pytestmark = pytest.mark.any_database  # the page in a browser; the API under it is tested on both
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),

@@ -17,6 +17,8 @@ from app.models import SwapRequest
 from tests.support import factories as f
 from tests.support.factories import WEBHOOK_SECRET, post_swap, swap_body
 
+pytestmark = pytest.mark.any_database  # the access-log filter
+
 
 def test_redact_path():
     assert redact_path("/t/AbC-123_x") == "/t/***"

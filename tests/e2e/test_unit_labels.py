@@ -14,6 +14,8 @@ from PIL import Image, ImageDraw
 from app.inventory import labels
 from tests.support import factories as f
 
+pytestmark = pytest.mark.any_database  # rendering barcodes
+
 NS = {"svg": "http://www.w3.org/2000/svg"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TAG, SERIAL, SKU = "AT-LBL-0042", "SN-LBL-0042", "LAT-7440"
