@@ -19,7 +19,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _start(name: str, env: dict, workers: int, extra: list[str], log: Path) -> tuple[subprocess.Popen, float]:
-    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-n", str(workers), *extra]
+    command = [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-n", str(workers), "--dist", "worksteal", *extra]
     out = log.open("w")
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT), time.monotonic()
 
@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("PG_TEST_URL", PG_URL))
     parser.add_argument("--floor", type=float, default=80.0)
     parser.add_argument("--sqlite-workers", type=int, default=2)
-    parser.add_argument("--pg-workers", type=int, default=3)
+    parser.add_argument("--pg-workers", type=int, default=2)
     args, extra = parser.parse_known_args()
 
     # Cache compiled and assertion-rewritten modules; measure through sys.monitoring (Python 3.12+),

@@ -45,6 +45,7 @@ def _assert_one_label_each(factory, swap_ids, carrier, directions=("outbound", "
     assert max(bought.values()) == 1, [ref for ref, n in bought.items() if n > 1]
 
 
+@pytest.mark.postgres_only  # one worker, in order: the database kind changes nothing; run where workers run
 def test_carrier_failing_30_percent_of_calls_still_books_every_swap_exactly_once(
         client, keys, app, frozen_clock, session_factory):
     _, swap_ids = stock_and_swaps(client, keys, 200)
