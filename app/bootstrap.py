@@ -1,13 +1,16 @@
 """Builds the service, once per process (API, worker, CLI, tests alike): the engine, sessions that
-carry the dispatcher, the carrier, and the kinds of job. The dispatcher is where the parts are
-connected: what each event causes, in the same transaction or as a job."""
+carry the dispatcher, the carrier, the notifier, and the kinds of job. The dispatcher is where the
+parts are connected: what each event causes, in the same transaction or as a job."""
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import clock
+from app.care import followup
 from app.db import make_engine, make_session_factory
 from app.dispatch import Dispatcher
 from app.events import (
@@ -20,6 +23,10 @@ from app.events import (
 )
 from app.jobs.kinds import all_kinds
 from app.jobs.scheduler import BackgroundWork
+from app.jobs.sweeps import policies
+from app.notify import handlers as notify_handlers
+from app.notify.config import NotifyConfig
+from app.notify.notifier import Notifier, make_notifier
 from app.outbox import Kind
 from app.settings import Settings
 from app.shipping import jobs as shipping_jobs
@@ -36,31 +43,43 @@ class Service:
     engine: Engine
     session_factory: sessionmaker[Session]
     carrier: Carrier
+    notifier: Notifier
     kinds: dict[str, Kind]
 
     def background_work(self) -> BackgroundWork:
         return BackgroundWork(self.session_factory, self.carrier, self.kinds,
-                              lease=timedelta(seconds=self.settings.outbox_lease_seconds))
+                              lease=timedelta(seconds=self.settings.outbox_lease_seconds),
+                              tick_every=self.settings.sweep_every_seconds)
 
 
-def build_dispatcher() -> Dispatcher:
+def build_dispatcher(settings: Settings) -> Dispatcher:
+    _, _, follow = policies(settings)
     dispatcher = Dispatcher()
     dispatcher.on(UnitReady, reserve.on_unit_ready)  # the head of the waitlist gets it at once
     dispatcher.queue(SwapAllocated, shipping_jobs.BOOK_SWAP, lambda e: {"swap_id": e.swap_id})
     dispatcher.on(SwapCancelled, refunds.on_swap_cancelled)
-    dispatcher.on(SwapBooked, returns.on_swap_booked)  # the broken unit is expected back
-    dispatcher.on(ShipmentStatusChanged, returns.on_shipment_status_changed)  # and followed by the courier
+    # The broken unit is expected back, and followed by the courier.
+    dispatcher.on(SwapBooked, partial(returns.on_swap_booked, window=settings.return_due_business_days))
+    dispatcher.on(ShipmentStatusChanged, returns.on_shipment_status_changed)
+    # Delivered: "is it working?" is asked the next business day.
+    dispatcher.on(ShipmentStatusChanged, partial(followup.on_shipment_status_changed, policy=follow))
+    notify_handlers.wire(dispatcher, NotifyConfig.from_settings(settings))  # what people are told
     return dispatcher
 
 
 def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Engine | None = None,
-              **session_options) -> Service:
+              notifier: Notifier | None = None, **session_options) -> Service:
+    if settings.clock_file:
+        clock.set_clock(clock.FileClock(settings.clock_file))
     engine = engine or make_engine(settings.database_url)
+    notifier = notifier or make_notifier(email_url=settings.notify_email_url, sms_url=settings.notify_sms_url,
+                                         support_url=settings.notify_support_url)
     return Service(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine, info={DISPATCHER: build_dispatcher()}, **session_options),
+        session_factory=make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings)},
+                                             **session_options),
         carrier=carrier or make_carrier(settings),
-        kinds=all_kinds(retry_seconds=settings.outbox_retry_seconds,
-                        poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds)),
+        notifier=notifier,
+        kinds=all_kinds(settings, notifier=notifier),
     )

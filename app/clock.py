@@ -1,5 +1,6 @@
 """The one clock. Domain code takes times as arguments; services ask this module."""
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -14,3 +15,19 @@ def set_clock(func: Callable[[], datetime] | None) -> None:
     """Tests set a fixed or moving clock; None restores the wall clock."""
     global _now
     _now = func if func is not None else (lambda: datetime.now(UTC))
+
+
+class FileClock:
+    """A clock several processes share, for drills and simulations: the time is the ISO 8601 instant
+    written in a file (re-read when the file changes)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen: tuple[float, datetime] | None = None
+
+    def __call__(self) -> datetime:
+        stamp = os.stat(self.path).st_mtime_ns
+        if self._seen is None or self._seen[0] != stamp:
+            with open(self.path, encoding="utf-8") as f:
+                self._seen = (stamp, datetime.fromisoformat(f.read().strip()).astimezone(UTC))
+        return self._seen[1]

@@ -26,13 +26,17 @@ class Event:
 
 @dataclass(frozen=True)
 class SwapReceived(Event):
+    """Taken in: recorded once intake has reserved a unit or put the swap on the waitlist."""
+
     swap_id: int
+    outcome: str  # allocated | backordered
 
 
 @dataclass(frozen=True)
 class SwapAllocated(Event):
     swap_id: int
     unit_id: int
+    from_waitlist: bool = False  # served from the waitlist (not at intake)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,66 @@ class ShipmentStatusChanged(Event):
     swap_id: int
     direction: str  # outbound | return
     status: str  # the carrier's tracking status
+
+
+@dataclass(frozen=True)
+class CourierNews(Event):
+    """The courier said something the worker should hear (out for delivery, a missed delivery...)."""
+
+    swap_id: int
+    kind: str  # out_for_delivery | courier_attention
+    message: str
+    escalate: bool
+
+
+@dataclass(frozen=True)
+class SupportAlert(Event):
+    """Something on a swap needs a person in support (written on the timeline as escalated)."""
+
+    swap_id: int
+    kind: str
+    message: str
+    swap_event_id: int
+
+
+@dataclass(frozen=True)
+class SwapEscalated(Event):
+    """A lingering swap's priority was raised by a rule."""
+
+    swap_id: int
+    rule: str
+    level: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class FollowUpScheduled(Event):
+    swap_id: int
+    due_at_iso: str  # when "Working now?" is asked
+
+
+@dataclass(frozen=True)
+class FollowUpAnswered(Event):
+    swap_id: int
+    answer: str  # yes | no
+    score: int | None
+    working: bool
+
+
+@dataclass(frozen=True)
+class FollowUpReminderDue(Event):
+    swap_id: int
+
+
+@dataclass(frozen=True)
+class ReturnChased(Event):
+    """A step of chasing a return that has not come back: a reminder, the escalation, or unreturned."""
+
+    expected_return_id: int
+    swap_id: int
+    step: int
+    action: str  # remind | escalate | unreturned
+    due_date_iso: str
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Runtime configuration, read once from the environment (prefix-free, .env supported)."""
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -42,6 +43,47 @@ class Settings(BaseSettings):
     # Run the outbox worker and scheduler inside the API process (the embedded default).
     run_background_jobs: bool = False
     log_level: str = "INFO"
+
+    # ---- keeping people in the loop ----
+    # Apprise URLs (https://appriseit.com) per channel. Worker email and SMS get the recipient added as
+    # `to=` (or put `{to}` where it goes). Empty: messages are kept in the local outbox only
+    # (GET /api/v1/notifications, and the log) — the embedded default.
+    notify_email_url: str = Field(default="", repr=False)
+    notify_sms_url: str = Field(default="", repr=False)
+    notify_support_url: str = Field(default="", repr=False)  # support's channel (escalations, answers)
+    # A folder of templates overriding the shipped ones (same names: <kind>/subject.txt, body.txt, body.html).
+    notify_templates_dir: str = ""
+    # The worker's local working hours: other messages wait for the next opening (delivery-day ones do not).
+    working_hours: str = Field(default="08:00-20:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    # Shown to the worker on the tracking page and in messages.
+    support_contact: str = "your IT support team"
+    # "Working now?" is asked at this local hour, one business day after delivery; no answer after
+    # `followup_wait_business_days` brings one reminder, and as long again closes it as "no answer".
+    followup_hour: int = Field(default=10, ge=0, le=23)
+    followup_wait_business_days: int = Field(default=2, ge=1)
+    # Returns: due this many business days after delivery (a return box); reminders at these business
+    # days after the due date, then support (and the manager) are told, then the device is unreturned.
+    return_due_business_days: int = Field(default=10, ge=1)
+    return_reminder_business_days: str = Field(default="0,3,6", pattern=r"^\d+(,\d+)*$")
+    return_escalate_business_days: int = Field(default=9, ge=0)
+    return_unreturned_business_days: int = Field(default=15, ge=1)
+    # Escalation of lingering swaps (each rule once per swap; it raises the priority by one, up to 3).
+    escalate_backordered_business_days: int = Field(default=1, ge=1)
+    escalate_silent_in_transit_hours: int = Field(default=48, ge=1)
+    escalate_exception_business_hours: int = Field(default=4, ge=1)
+    # Drills and simulations: the service's clock reads the UTC time written in this file (ISO 8601),
+    # and every periodic job comes due this often (seconds) instead of at its own pace.
+    clock_file: str = ""
+    sweep_every_seconds: float | None = Field(default=None, gt=0)
+
+    @property
+    def opening_hours(self) -> tuple[time, time]:
+        opens, closes = self.working_hours.split("-")
+        return time.fromisoformat(opens), time.fromisoformat(closes)
+
+    @property
+    def return_reminder_days(self) -> list[int]:
+        return sorted({int(d) for d in self.return_reminder_business_days.split(",")})
 
     @property
     def webhook_secrets(self) -> list[str]:

@@ -86,7 +86,6 @@ def reissue_tracking_link(swap_id: Id, request: Request, session: SessionDep, _:
     """Issue a new tracking link for the worker (the old one stops working). Links are stored hashed,
     so this is the way to get one again."""
     swap = repository.get_swap_for_update(session, swap_id)
-    token = tracking_link.issue(swap)
-    session.flush()
+    token = tracking_link.issue(session, swap)
     base = request.app.state.settings.public_base_url.rstrip("/")
     return intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}")

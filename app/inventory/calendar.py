@@ -64,3 +64,27 @@ def business_days_between(start: date, end: date, country: str) -> int:
         day = add_business_days(day, 1, country)
         n += 1
     return max(n, 1)
+
+
+def business_hours_between(start: datetime, end: datetime, timezone: str, country: str,
+                           opens: time = time(9), closes: time = time(17)) -> float:
+    """Hours of business time (opens–closes local, on business days) from `start` to `end`."""
+    zone = ZoneInfo(timezone)
+    if end <= start:
+        return 0.0
+    total, day = 0.0, start.astimezone(zone).date()
+    last = end.astimezone(zone).date()
+    while day <= last:
+        if is_business_day(day, country):
+            open_at = datetime.combine(day, opens, zone)
+            close_at = datetime.combine(day, closes, zone)
+            lo, hi = max(open_at, start), min(close_at, end)
+            if hi > lo:
+                total += (hi - lo).total_seconds() / 3600
+        day += timedelta(days=1)
+    return total
+
+
+def at_local(day: date, clock_time: time, timezone: str) -> datetime:
+    """`clock_time` on `day` in `timezone`, as an aware datetime."""
+    return datetime.combine(day, clock_time, ZoneInfo(timezone))

@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import clock, outbox
 from app.db import unit_of_work
 from app.jobs import sweeps
+from app.notify import sending
+from app.notify.config import NotifyConfig
+from app.notify.notifier import LocalOutbox, Notifier
+from app.notify.queue import SEND
+from app.notify.render import Templates
 from app.outbox import Kind, RetryPolicy
+from app.settings import Settings
 from app.shipping import jobs as shipping_jobs
 
 # Periodic jobs: one is queued per slot of this length (the dedupe key is the slot), so several
@@ -17,13 +23,23 @@ PERIODIC = {
     shipping_jobs.POLL_TRACKING: timedelta(seconds=30),
     sweeps.SWEEP_WAITLIST: timedelta(seconds=60),
     sweeps.SWEEP_RETURNS: timedelta(minutes=15),
+    sweeps.SWEEP_ESCALATIONS: timedelta(minutes=5),
+    sweeps.SWEEP_FOLLOW_UPS: timedelta(minutes=15),
+    sweeps.WAITLIST_UPDATES: timedelta(minutes=30),
     sweeps.PURGE_EXPIRED: timedelta(hours=1),
 }
 
 
-def all_kinds(*, retry_seconds: float = 15.0, poll_quiet_for: timedelta = timedelta(hours=1)) -> dict[str, Kind]:
-    retry = RetryPolicy(base=timedelta(seconds=retry_seconds))
-    return {**shipping_jobs.kinds(retry=retry, poll_quiet_for=poll_quiet_for), **sweeps.kinds()}
+def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = None) -> dict[str, Kind]:
+    settings = settings or Settings()
+    retry = RetryPolicy(base=timedelta(seconds=settings.outbox_retry_seconds))
+    config = NotifyConfig.from_settings(settings)
+    return {
+        **shipping_jobs.kinds(retry=retry, poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds)),
+        **sweeps.kinds(settings, config),
+        SEND: sending.kind(config=config, templates=Templates(settings.notify_templates_dir),
+                           notifier=notifier or LocalOutbox()),
+    }
 
 
 def slot_of(kind: str, at: datetime) -> tuple[datetime, str]:

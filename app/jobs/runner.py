@@ -86,9 +86,9 @@ class OutboxRunner:
         self.run(*claimed)
         return True
 
-    def run_until_idle(self, limit: int = 1000) -> int:
+    def run_until_idle(self, limit: int = 1000, kinds=None) -> int:
         done = 0
-        while done < limit and self.run_one():
+        while done < limit and self.run_one(kinds):
             done += 1
         return done
 

@@ -20,6 +20,8 @@ def outbox_runner(factory: sessionmaker[Session], carrier: Carrier, *, lease: ti
 
 
 def run_outbox(factory: sessionmaker[Session], carrier: Carrier, *, limit: int = 20,
-               lease: timedelta = outbox.DEFAULT_LEASE, kinds=None) -> int:
-    """Run due jobs one at a time until none is due (or `limit` ran); returns how many ran."""
-    return outbox_runner(factory, carrier, lease=lease, kinds=kinds).run_until_idle(limit)
+               lease: timedelta = outbox.DEFAULT_LEASE, kinds=None, only=None) -> int:
+    """Run due jobs one at a time until none is due (or `limit` ran); returns how many ran. `only`
+    names the kinds to run (default: every kind)."""
+    runner = outbox_runner(factory, carrier, lease=lease, kinds=kinds)
+    return runner.run_until_idle(limit, set(only) if only is not None else None)

@@ -3,7 +3,10 @@
 from app.models.api_keys import ApiKey
 from app.models.base import Base
 from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
+from app.models.notifications import Notification, NotificationStatus
 from app.models.returns import (
+    ChargeBack,
+    ChargeBackStatus,
     CycleCount,
     Discrepancy,
     DiscrepancyStatus,
@@ -21,12 +24,22 @@ from app.models.shipments import (
     TrackingEventRecord,
     WebhookReceipt,
 )
-from app.models.swaps import IdempotencyRecord, Reservation, SwapEvent, SwapRequest
+from app.models.swaps import (
+    Escalation,
+    FollowUp,
+    IdempotencyRecord,
+    Reservation,
+    SwapEvent,
+    SwapRequest,
+    TrackingLink,
+)
 from app.models.units import CustodyEntry, SpareUnit
 
 __all__ = [
     "ApiKey",
     "Base",
+    "ChargeBack",
+    "ChargeBackStatus",
     "ConfigProfile",
     "CustodyEntry",
     "CycleCount",
@@ -34,10 +47,14 @@ __all__ = [
     "DeviceModel",
     "Discrepancy",
     "DiscrepancyStatus",
+    "Escalation",
     "ExpectedReturn",
     "ExtraLabel",
+    "FollowUp",
     "IdempotencyRecord",
     "JobStatus",
+    "Notification",
+    "NotificationStatus",
     "OutboxJob",
     "ParLevel",
     "PickupRequest",
@@ -50,6 +67,7 @@ __all__ = [
     "SwapEvent",
     "SwapRequest",
     "TrackingEventRecord",
+    "TrackingLink",
     "WebhookReceipt",
     "model_substitutes",
 ]

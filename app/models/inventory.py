@@ -50,6 +50,9 @@ class DeviceModel(Base):
     width_cm: Mapped[Decimal] = mapped_column(Numeric(8, 2))
     height_cm: Mapped[Decimal] = mapped_column(Numeric(8, 2))
     weight_kg: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    # What a device that never comes back costs (the charge-back of an unreturned swap).
+    replacement_value: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     substitutes: Mapped[list["DeviceModel"]] = relationship(

@@ -1,9 +1,20 @@
 """Expected returns, discrepancies, scans at the bench, and cycle counts."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
@@ -13,6 +24,7 @@ class ReturnStatus(StrEnum):
     OPEN = "open"  # on its way back, or not sent yet
     RECEIVED = "received"  # on the bench, not yet inspected
     CLOSED = "closed"  # inspected (or given up as lost)
+    UNRETURNED = "unreturned"  # chased to the end: a charge-back is raised (it may still come back)
 
 
 class DiscrepancyStatus(StrEnum):
@@ -43,6 +55,9 @@ class ExpectedReturn(Base):
     condition: Mapped[str | None] = mapped_column(String(20))  # ok | damaged
     outcome: Mapped[str | None] = mapped_column(String(20))  # matched | wrong_unit | missing_items | damaged | lost
     last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far the chasing has gone for the current due date: 0 none, then each reminder, escalation,
+    # unreturned (see warehouse.chasing). Moving the due date starts it again.
+    chase_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -63,6 +78,29 @@ class Discrepancy(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class ChargeBackStatus(StrEnum):
+    PENDING = "pending"  # for support to confirm or waive
+    CONFIRMED = "confirmed"
+    WAIVED = "waived"
+
+
+class ChargeBack(Base):
+    """A device that was never returned, priced at its model's replacement value."""
+
+    __tablename__ = "charge_backs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expected_return_id: Mapped[int] = mapped_column(ForeignKey("expected_returns.id"), unique=True)
+    swap_id: Mapped[int] = mapped_column(ForeignKey("swap_requests.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10))  # ChargeBackStatus
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Scan(Base):

@@ -30,7 +30,6 @@ class SwapRequest(Base):
             postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'"),
         ),
         Index("ix_swap_requests_waitlist", "status", "needed_by", "created_at"),
-        Index("uq_swap_requests_tracking_token_hash", "tracking_token_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +38,12 @@ class SwapRequest(Base):
     status: Mapped[str] = mapped_column(String(30))
     # the worker
     worker_name: Mapped[str] = mapped_column(String(200))
+    # How the worker is greeted; never guessed from the full name ("Lima, Ana", "Dr. Ana Lima").
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    # The language messages and the tracking page speak (a Babel locale; English is shipped).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # Told when a return is overdue past the escalation step, if given at intake.
+    manager_email: Mapped[str | None] = mapped_column(String(200))
     worker_email: Mapped[str] = mapped_column(String(200))
     worker_phone: Mapped[str | None] = mapped_column(String(40))
     worker_timezone: Mapped[str] = mapped_column(String(64))
@@ -64,8 +69,8 @@ class SwapRequest(Base):
     promised_date: Mapped[date | None] = mapped_column(Date)
     ship_date: Mapped[date | None] = mapped_column(Date)
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The worker's tracking link is a capability URL: only its SHA-256 is stored.
-    tracking_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # Raised by escalation (0 normal, 1–3): served first only among swaps with the same need-by date.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What the worker does with the broken unit, once booking settled it (a same-visit pickup
     # that cannot be booked falls back to a return label in the box).
     return_plan: Mapped[str | None] = mapped_column(String(20))
@@ -76,6 +81,51 @@ class SwapRequest(Base):
     unit: Mapped[SpareUnit | None] = relationship(lazy="joined")
     depot: Mapped[Depot | None] = relationship(lazy="joined")
     model: Mapped[DeviceModel | None] = relationship(lazy="joined")
+
+
+class TrackingLink(Base):
+    """One of a swap's tracking links (capability URLs): only the token's SHA-256 is stored. The API
+    hands out one (re-issuing it revokes the last); each message to the worker carries its own."""
+
+    __tablename__ = "tracking_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    swap_id: Mapped[int] = mapped_column(ForeignKey("swap_requests.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # api | message
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUp(Base):
+    """"Working now?" asked after delivery: the answer, a score and a comment, or no answer."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    swap_id: Mapped[int] = mapped_column(ForeignKey("swap_requests.id"), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the question is asked
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(10))  # yes | no
+    score: Mapped[int | None] = mapped_column(Integer)  # 1–5
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # working | not_working | no_answer
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Escalation(Base):
+    """A rule that fired for a swap (once each): it raised the swap's priority and told support."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("uq_escalations_swap_rule", "swap_id", "rule", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    swap_id: Mapped[int] = mapped_column(ForeignKey("swap_requests.id"))
+    rule: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int] = mapped_column(Integer)  # the priority it raised the swap to
+    reason: Mapped[str] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Reservation(Base):

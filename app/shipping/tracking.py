@@ -175,6 +175,7 @@ def _tell(session: Session, swap: SwapRequest, shipment: Shipment, event: Event,
     kind = OUT_FOR_DELIVERY if event.substatus == OUT_FOR_DELIVERY else "courier_attention"
     add_event(session, swap, kind, message, substatus=event.substatus, carrier_text=event.details,
               location=event.location, escalated=escalate)
+    events.record(session, events.CourierNews(swap_id=swap.id, kind=kind, message=message, escalate=escalate))
 
 
 def _advance(session: Session, swap: SwapRequest, path: list[SwapStatus], message: str, **data) -> None:

@@ -33,6 +33,7 @@ class WaitingSwap:
     need: Need
     waiting_since: datetime
     needed_by: date | None = None
+    priority: int = 0  # raised by escalation, 0–3
 
 
 def fits(need: Need, unit: Candidate) -> bool:
@@ -69,9 +70,11 @@ def rank_candidates(need: Need, units: list[Candidate], promised: dict[int, date
 
 
 def waitlist_key(w: WaitingSwap) -> tuple:
-    """Fair order: the earliest deadline first (no deadline waits behind any deadline), then the
-    longest wait, then the swap id so equal keys never depend on arrival order in a list."""
-    return (w.needed_by or date.max, w.waiting_since, w.swap_id)
+    """Fair order: the earliest deadline first (no deadline waits behind any deadline); among swaps
+    with the same deadline, a higher escalation priority first (escalation raises what lingered, it
+    never jumps an earlier deadline); then the longest wait; then the swap id so equal keys never
+    depend on arrival order in a list."""
+    return (w.needed_by or date.max, -w.priority, w.waiting_since, w.swap_id)
 
 
 def waitlist_order(waiting: list[WaitingSwap]) -> list[WaitingSwap]:

@@ -33,25 +33,27 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
     worker, address = data.worker, data.worker.address
     swap = SwapRequest(
         ticket_system=data.ticket.system, ticket_id=data.ticket.id, status=SwapStatus.RECEIVED.value,
-        worker_name=worker.name, worker_email=str(worker.email), worker_phone=worker.phone,
+        worker_name=worker.name, given_name=worker.given_name, language=worker.language.replace("-", "_"),
+        manager_email=str(worker.manager_email) if worker.manager_email else None, worker_email=str(worker.email), worker_phone=worker.phone,
         worker_timezone=worker.timezone, street1=address.street1, street2=address.street2, city=address.city,
         region=address.region, postal_code=address.postal_code, country=address.country,
         model_id=needed.model_id, category=needed.category.value if needed.category else None,
         profile_id=needed.profile_id, broken_code=data.broken_unit, return_mode=data.return_mode.value,
         needed_by=data.needed_by, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
     )
-    token = tracking_link.issue(swap)
     session.add(swap)
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # the same ticket, inserted concurrently
         raise Conflict(f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.") from None
+    token = tracking_link.issue(session, swap)
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")
-    events.record(session, events.SwapReceived(swap_id=swap.id))
-    if not allocate(session, swap, actor=actor):
+    allocated = allocate(session, swap, actor=actor)
+    if not allocated:
         backorder(session, swap)
+    events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if allocated else "backordered"))
     return swap, token
 
 
@@ -74,14 +76,14 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
                 if swap.status == SwapStatus.BACKORDERED else None)
     return SwapRead(
         id=swap.id, ticket_system=swap.ticket_system, ticket_id=swap.ticket_id, status=SwapStatus(swap.status),
-        return_mode=swap.return_mode, worker_name=swap.worker_name, worker_email=swap.worker_email,
+        return_mode=swap.return_mode, worker_name=swap.worker_name, given_name=swap.given_name, worker_email=swap.worker_email,
         city=swap.city, country=swap.country, model_id=swap.model_id, category=swap.category,
         profile_id=swap.profile_id, broken_unit=swap.broken_code, needed_by=swap.needed_by,
         unit_id=swap.unit_id, unit_asset_tag=swap.unit.asset_tag if swap.unit else None,
         unit_model_id=swap.unit.model_id if swap.unit else None, is_substitute=swap.is_substitute,
         needs_reimage=swap.needs_reimage, depot_id=swap.depot_id,
         depot_code=swap.depot.code if swap.depot else None, ship_date=swap.ship_date,
-        promised_date=swap.promised_date, waitlist_position=position, created_at=swap.created_at,
+        promised_date=swap.promised_date, waitlist_position=position, priority=swap.priority, created_at=swap.created_at,
         return_plan=swap.return_plan, tracking_url=tracking_url,
         shipments=[ShipmentRead.model_validate(s) for s in repository.shipments(session, swap.id)],
         timeline=[SwapEventRead.model_validate(e) for e in repository.timeline(session, swap.id)],

@@ -146,25 +146,29 @@ def waiting_swaps(session: Session, limit: int = 500) -> list[WaitingSwap]:
 def _fair_first(session: Session, stmt, limit: int):
     # The same order as allocation.waitlist_key, so the limit keeps the head of the line.
     nulls_last = SwapRequest.needed_by.is_(None)
-    stmt = stmt.order_by(nulls_last, SwapRequest.needed_by, SwapRequest.waiting_since, SwapRequest.id).limit(limit)
+    stmt = stmt.order_by(nulls_last, SwapRequest.needed_by, SwapRequest.priority.desc(), SwapRequest.waiting_since,
+                         SwapRequest.id).limit(limit)
     return session.scalars(stmt).unique()
 
 
 def _waiting(session: Session, swap: SwapRequest) -> WaitingSwap:
     return WaitingSwap(swap_id=swap.id, need=need_of(session, swap), waiting_since=swap.waiting_since,
-                       needed_by=swap.needed_by)
+                       needed_by=swap.needed_by, priority=swap.priority)
 
 
 def waitlist_position(session: Session, swap: SwapRequest) -> int:
     """1-based place among backordered swaps asking for the same model or category, in the order of
-    `allocation.waitlist_key` (no deadline = date.max, then waiting since, then id), counted in SQL."""
+    `allocation.waitlist_key` (no deadline = date.max, then higher priority, then waiting since, then
+    id), counted in SQL."""
     same_need = (SwapRequest.model_id == swap.model_id) if swap.model_id is not None else (
         SwapRequest.category == swap.category)
     deadline, mine = func.coalesce(SwapRequest.needed_by, date.max), swap.needed_by or date.max
+    same_deadline_and_priority = and_(deadline == mine, SwapRequest.priority == swap.priority)
     ahead = or_(
         deadline < mine,
-        and_(deadline == mine, SwapRequest.waiting_since < swap.waiting_since),
-        and_(deadline == mine, SwapRequest.waiting_since == swap.waiting_since, SwapRequest.id < swap.id),
+        and_(deadline == mine, SwapRequest.priority > swap.priority),
+        and_(same_deadline_and_priority, SwapRequest.waiting_since < swap.waiting_since),
+        and_(same_deadline_and_priority, SwapRequest.waiting_since == swap.waiting_since, SwapRequest.id < swap.id),
     )
     return 1 + session.scalar(select(func.count(SwapRequest.id)).where(
         SwapRequest.status == SwapStatus.BACKORDERED, same_need, ahead))

@@ -48,7 +48,7 @@ def backorder(session: Session, swap: SwapRequest) -> None:
     position = repository.waitlist_position(session, swap)
     move(session, swap, SwapStatus.BACKORDERED,
          f"No suitable spare is ready right now. You are number {position} in line; the next unit that "
-         "becomes ready is yours, and you will hear from us as soon as it ships.",
+         "becomes ready is yours. We will write every day with where you stand, and as soon as it ships.",
          position=position)
     events.record(session, events.SwapBackordered(swap_id=swap.id, position=position))
 
@@ -125,4 +125,4 @@ def _reserve(
          f"arrive {swap.promised_date:%A %d %B}." + (f" Note: {'; '.join(notes)}." if notes else ""),
          unit_id=unit.id, depot=unit.depot.code, promised_date=swap.promised_date.isoformat(),
          substitute=swap.is_substitute, needs_reimage=swap.needs_reimage)
-    events.record(session, events.SwapAllocated(swap_id=swap.id, unit_id=unit.id))
+    events.record(session, events.SwapAllocated(swap_id=swap.id, unit_id=unit.id, from_waitlist=actor == "waitlist"))

@@ -38,9 +38,17 @@ class DeliveryAddress(Input):
     country: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 
 
+Language = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$")]
+
+
 class Worker(Input):
     name: Line
+    given_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
+        default=None, description="How messages and the tracking page greet the worker (never guessed from `name`)")
     email: EmailStr
+    language: Language = Field(default="en", description="Language of messages and the tracking page (a locale "
+                                                           "such as en or en-GB; English is shipped)")
+    manager_email: EmailStr | None = Field(default=None, description="Told when a return is long overdue")
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{5,24}$")] | None = None
     timezone: Timezone
     address: DeliveryAddress
@@ -103,6 +111,7 @@ class SwapRead(Output):
     status: SwapStatus
     return_mode: ReturnMode
     worker_name: str
+    given_name: str | None
     worker_email: str
     city: str
     country: str
@@ -121,6 +130,7 @@ class SwapRead(Output):
     ship_date: date | None
     promised_date: date | None
     waitlist_position: int | None
+    priority: int = Field(description="0 normal; raised to 1–3 by escalation of a swap that lingers")
     return_plan: ReturnMode | None = Field(description="How the broken unit actually comes back, once booked")
     tracking_url: str | None = Field(description="The worker's tracking page; shown only when issued")
     tracking_url_note: str | None = Field(default=None, description="Why `tracking_url` is empty in a replayed "

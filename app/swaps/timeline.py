@@ -10,8 +10,13 @@ from app.swaps.states import SwapStatus, check_swap_transition
 
 
 def add_event(session: Session, swap: SwapRequest, kind: str, message: str, **data: Any) -> SwapEvent:
+    """A touchpoint on the timeline. One marked `escalated` is also an alert for support."""
     event = SwapEvent(swap_id=swap.id, kind=kind, message=message, data=data, at=clock.now())
     session.add(event)
+    if data.get("escalated"):
+        session.flush()
+        events.record(session, events.SupportAlert(swap_id=swap.id, kind=kind, message=message,
+                                                   swap_event_id=event.id))
     return event
 
 

@@ -4,18 +4,21 @@ in its name."""
 from collections.abc import Collection
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.models import (
+    ChargeBack,
     CycleCount,
+    DeviceModel,
     Discrepancy,
     DiscrepancyStatus,
     ExpectedReturn,
     ReturnStatus,
     Scan,
     Shipment,
+    SpareUnit,
 )
 
 # ---- expected returns ---------------------------------------------------------------------------
@@ -36,14 +39,23 @@ def return_of_swap(session: Session, swap_id: int) -> ExpectedReturn | None:
     return session.scalars(select(ExpectedReturn).where(ExpectedReturn.swap_id == swap_id)).one_or_none()
 
 
+# Still to come back: an unreturned device that turns up after all is received like any other.
+AWAITED = (ReturnStatus.OPEN, ReturnStatus.UNRETURNED)
+
+
 def open_return_for_unit(session: Session, unit_id: int) -> ExpectedReturn | None:
-    stmt = select(ExpectedReturn).where(ExpectedReturn.status == ReturnStatus.OPEN, ExpectedReturn.unit_id == unit_id)
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status.in_(AWAITED), ExpectedReturn.unit_id == unit_id)
     return session.scalars(stmt).first()
 
 
 def open_return_for_code(session: Session, code: str) -> ExpectedReturn | None:
-    stmt = select(ExpectedReturn).where(ExpectedReturn.status == ReturnStatus.OPEN, ExpectedReturn.code == code)
+    stmt = select(ExpectedReturn).where(ExpectedReturn.status.in_(AWAITED), ExpectedReturn.code == code)
     return session.scalars(stmt).first()
+
+
+def pending_charge_back(session: Session, expected_return_id: int) -> ChargeBack | None:
+    return session.scalars(select(ChargeBack).where(ChargeBack.expected_return_id == expected_return_id,
+                                                    ChargeBack.status == "pending").with_for_update()).first()
 
 
 def return_for_tracking(session: Session, tracking_number: str) -> ExpectedReturn | None:
@@ -52,11 +64,46 @@ def return_for_tracking(session: Session, tracking_number: str) -> ExpectedRetur
     return session.scalars(stmt).first()
 
 
-def overdue_returns_for_update(session: Session, today: date) -> list[ExpectedReturn]:
-    """Open returns past their due date, locked (skipping those another sweep holds)."""
-    stmt = (select(ExpectedReturn)
-            .where(ExpectedReturn.status == ReturnStatus.OPEN, ExpectedReturn.due_date < today)
+def overdue_returns_for_update(session: Session, today: date, *, including_today: bool = False) -> list[ExpectedReturn]:
+    """Open returns past their due date (or due today), locked (skipping those another sweep holds)."""
+    due = ExpectedReturn.due_date <= today if including_today else ExpectedReturn.due_date < today
+    stmt = (select(ExpectedReturn).where(ExpectedReturn.status == ReturnStatus.OPEN, due)
             .order_by(ExpectedReturn.id).with_for_update(skip_locked=True))
+    return list(session.scalars(stmt))
+
+
+def get_return_for_update(session: Session, return_id: int) -> ExpectedReturn:
+    expected = session.scalars(select(ExpectedReturn).where(ExpectedReturn.id == return_id).with_for_update()).first()
+    if expected is None:
+        raise NotFound(f"No expected return with id {return_id}.")
+    return expected
+
+
+def next_return_due(session: Session, model_ids: Collection[int], category: str | None) -> date | None:
+    """The earliest due date of an open return of one of our units that could serve this need."""
+    stmt = (select(func.min(ExpectedReturn.due_date)).join(SpareUnit, SpareUnit.id == ExpectedReturn.unit_id)
+            .where(ExpectedReturn.status == ReturnStatus.OPEN))
+    if model_ids:
+        stmt = stmt.where(SpareUnit.model_id.in_(sorted(model_ids)))
+    else:
+        stmt = stmt.join(DeviceModel, DeviceModel.id == SpareUnit.model_id).where(DeviceModel.category == category)
+    return session.scalar(stmt)
+
+
+# ---- charge-backs -------------------------------------------------------------------------------
+
+
+def get_charge_back_for_update(session: Session, charge_id: int) -> ChargeBack:
+    row = session.scalars(select(ChargeBack).where(ChargeBack.id == charge_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"No charge-back with id {charge_id}.")
+    return row
+
+
+def list_charge_backs(session: Session, *, status: str | None) -> list[ChargeBack]:
+    stmt = select(ChargeBack).order_by(ChargeBack.id)
+    if status:
+        stmt = stmt.where(ChargeBack.status == status)
     return list(session.scalars(stmt))
 
 

@@ -13,6 +13,7 @@ from app.inventory.calendar import add_business_days
 from app.inventory.states import TRANSITIONS, UnitState
 from app.inventory.units import transition_unit
 from app.models import (
+    ChargeBackStatus,
     Discrepancy,
     DiscrepancyStatus,
     ExpectedReturn,
@@ -25,12 +26,11 @@ from app.shipping import repository as shipping
 from app.shipping.states import Direction
 from app.swaps import repository as swaps
 from app.swaps.states import SwapStatus
-from app.swaps.timeline import add_event, move
+from app.swaps.timeline import move
 from app.warehouse import repository
 from app.warehouse.rules import return_outcomes
 
-RETURN_WINDOW_BUSINESS_DAYS = 10  # a return box must be back this long after delivery
-REMIND_EVERY = timedelta(days=3)
+RETURN_WINDOW_BUSINESS_DAYS = 10  # a return box must be back this long after delivery (settings may say otherwise)
 LOST_AFTER = timedelta(days=5)  # carrier says it reached the depot, but nobody scanned it
 # Where a broken unit of ours can be when it comes back through the door.
 RECEIVABLE = (UnitState.DEPLOYED, UnitState.AWAITING_RETURN, UnitState.RETURNING, UnitState.IN_TRANSIT,
@@ -38,7 +38,7 @@ RECEIVABLE = (UnitState.DEPLOYED, UnitState.AWAITING_RETURN, UnitState.RETURNING
 
 
 def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, return_shipment: Shipment | None,
-                  box_contents: list[str]) -> ExpectedReturn | None:
+                  box_contents: list[str], window: int = RETURN_WINDOW_BUSINESS_DAYS) -> ExpectedReturn | None:
     """Called when a swap's courier work is booked: record what should come back, and by when."""
     if return_plan == "no_return":
         return None
@@ -47,7 +47,7 @@ def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, retu
         return existing
     country = swap.depot.country
     due = swap.promised_date if return_plan == "swap_at_door" else add_business_days(
-        swap.promised_date, RETURN_WINDOW_BUSINESS_DAYS, country)
+        swap.promised_date, window, country)
     unit = inventory.find_unit_by_code(session, swap.broken_code) if swap.broken_code else None
     expected = ExpectedReturn(
         swap_id=swap.id, depot_id=swap.depot_id, code=swap.broken_code, unit_id=unit.id if unit else None,
@@ -61,12 +61,12 @@ def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, retu
     return expected
 
 
-def on_swap_booked(session: Session, event: SwapBooked) -> None:
+def on_swap_booked(session: Session, event: SwapBooked, *, window: int = RETURN_WINDOW_BUSINESS_DAYS) -> None:
     """The courier work is booked: from now on, the broken unit is expected back."""
     swap = swaps.get_swap(session, event.swap_id)
     shipment = shipping.get_shipment(session, event.return_shipment_id) if event.return_shipment_id else None
     expect_return(session, swap, return_plan=event.return_plan, return_shipment=shipment,
-                  box_contents=list(swap.unit.box_contents or []))
+                  box_contents=list(swap.unit.box_contents or []), window=window)
 
 
 # What the courier's news means for the broken unit: (direction, status) → (its state now, why).
@@ -101,6 +101,10 @@ def receive(session: Session, expected: ExpectedReturn, *, code: str, unit: Spar
     """The device is on the bench: mark the return received and the unit `received`. Wrong units are
     flagged at once; contents and condition come with `inspect`."""
     now = clock.now()
+    charge = repository.pending_charge_back(session, expected.id) if expected.status == ReturnStatus.UNRETURNED else None
+    if charge is not None:  # it came back after all: nothing to charge
+        charge.status, charge.decided_at, charge.decided_by = ChargeBackStatus.WAIVED, now, "returned"
+        charge.note = "The device came back after it was recorded as unreturned."
     expected.status, expected.received_at, expected.received_by = ReturnStatus.RECEIVED, now, actor
     expected.received_code, expected.received_unit_id = code, unit.id if unit else None
     events.record(session, events.ReturnReceived(expected_return_id=expected.id, swap_id=expected.swap_id))
@@ -204,12 +208,11 @@ def flag(session: Session, kind: str, *, expected: ExpectedReturn | None, unit_i
 
 
 def overdue_and_lost(session: Session, *, today: date) -> dict[str, int]:
-    """Sweep: flag returns past their due date (and remind the worker every few days); mark as lost a
+    """Sweep: flag returns past their due date (reminding the worker is `chasing`'s); mark as lost a
     return the carrier delivered to the depot that nobody scanned in."""
     now = clock.now()
-    counts = {"overdue": 0, "lost": 0, "reminded": 0}
+    counts = {"overdue": 0, "lost": 0}
     for expected in repository.overdue_returns_for_update(session, today):
-        swap = swaps.get_swap(session, expected.swap_id)
         shipment = shipping.get_shipment(session, expected.shipment_id) if expected.shipment_id else None
         delivered_unscanned = (shipment is not None and shipment.tracking_status == "DELIVERED"
                                and shipment.tracking_status_at is not None
@@ -231,12 +234,6 @@ def overdue_and_lost(session: Session, *, today: date) -> dict[str, int]:
         if flag(session, "overdue", expected=expected, unit_id=expected.unit_id, depot_id=expected.depot_id,
                 details=f"Return of swap {expected.swap_id} was due {expected.due_date.isoformat()}."):
             counts["overdue"] += 1
-        if expected.last_reminder_at is None or now - expected.last_reminder_at >= REMIND_EVERY:
-            expected.last_reminder_at = now
-            add_event(session, swap, "return_reminder",
-                      f"Reminder: your old device was due back on {expected.due_date:%A %d %B}. "
-                      "Please send it with the prepaid label, or tell us if something is wrong.")
-            counts["reminded"] += 1
     session.flush()
     return counts
 

@@ -11,7 +11,7 @@ from app import clock
 from app.inventory import repository as inventory
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
-from app.models import ReturnStatus, Scan, SpareUnit
+from app.models import Scan, SpareUnit
 from app.swaps import repository as swaps
 from app.warehouse import repository, returns
 from app.warehouse.rules import PackCheck, pack_problems
@@ -75,7 +75,7 @@ def _answer(session: Session, code: str, depot_id: int, depot_code: str, actor: 
 
 def _in_box(session: Session, code: str, depot_id: int, actor: str, return_id: int) -> ScanAnswer:
     expected = repository.find_return(session, return_id)
-    if expected is None or expected.status != ReturnStatus.OPEN:
+    if expected is None or expected.status not in repository.AWAITED:
         return ScanAnswer(False, "problem", f"Return {return_id} is not open any more; scan the device on its own.")
     unit = inventory.find_unit_by_code(session, code)
     if unit is not None:

@@ -20,6 +20,7 @@ from app.db import make_engine
 from app.jobs import work
 from app.settings import get_settings
 from tests.support import factories as f
+from tests.support.service import SWAP_JOB_KINDS
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_simulate_walks_a_booked_swap_to_delivered_then_returned(on, database_ur
     runner = on(database_url)
     early = runner.invoke(cli.app, ["simulate", str(swap["id"])])
     assert early.exit_code == 1 and "no booked shipment yet" in early.output
-    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1
+    assert work.run_outbox(app.state.session_factory, app.state.carrier, only=SWAP_JOB_KINDS) == 1
 
     delivered = runner.invoke(cli.app, ["simulate", str(swap["id"]), "--until", "delivered"])
     assert delivered.exit_code == 0, delivered.output

@@ -192,13 +192,15 @@ def test_overdue_returns_are_flagged_once_and_the_worker_reminded(client, keys, 
     due = client.get("/api/v1/returns", headers=keys["support"]).json()[0]["due_date"]
     assert due == "2026-12-09"  # ten business days after the Wednesday delivery
     factory = app.state.session_factory
-    frozen_clock.advance(days=14)  # 8 Dec: not yet due
+    frozen_clock.advance(days=14)  # Tuesday 8 Dec: not yet due
     assert work.sweep_returns(factory)["overdue"] == 0
-    frozen_clock.advance(days=2)
-    assert work.sweep_returns(factory) == {"overdue": 1, "lost": 0, "reminded": 1}
-    assert work.sweep_returns(factory) == {"overdue": 0, "lost": 0, "reminded": 0}
-    frozen_clock.advance(days=3)
-    assert work.sweep_returns(factory)["reminded"] == 1
+    frozen_clock.advance(days=2)  # Thursday 10 Dec: the first reminder (due day) came due
+    assert work.sweep_returns(factory) == {"overdue": 1, "lost": 0, "remind": 1, "escalate": 0, "unreturned": 0}
+    assert work.sweep_returns(factory) == {"overdue": 0, "lost": 0, "remind": 0, "escalate": 0, "unreturned": 0}
+    frozen_clock.advance(days=3)  # Sunday 13 Dec: the next is three business days after the due date
+    assert work.sweep_returns(factory)["remind"] == 0
+    frozen_clock.advance(days=1)  # Monday 14 Dec
+    assert work.sweep_returns(factory)["remind"] == 1
     assert [d["kind"] for d in discrepancies(client, keys)] == ["overdue"]
     timeline = client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()["timeline"]
     assert [e["kind"] for e in timeline].count("return_reminder") == 2

@@ -10,6 +10,7 @@ from app.jobs import work
 from app.models import OutboxJob, Shipment
 from tests.support import factories as f
 from tests.support.factories import WEBHOOK_SECRET, hook, post_swap, swap_body
+from tests.support.service import SWAP_JOB_KINDS
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def booked(client, keys, frozen_clock, app):
     model = f.model(client, admin, sku="LAT-5440", name="Latitude 5440")
     unit = f.unit(client, keys["warehouse"], model["id"], depot["id"])
     created = post_swap(client, keys, swap_body(model["id"], return_mode="swap_at_door")).json()
-    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1
+    assert work.run_outbox(app.state.session_factory, app.state.carrier, only=SWAP_JOB_KINDS) == 1
     swap = client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
     return {"swap": swap, "created": created, "unit": unit}
 
@@ -156,10 +157,11 @@ def test_cancelled_before_booking_buys_nothing(client, keys, app, frozen_clock, 
     f.unit(client, keys["warehouse"], model["id"], depot["id"])
     swap = post_swap(client, keys, swap_body(model["id"])).json()
     client.post(f"/api/v1/swap-requests/{swap['id']}/cancel", json={"reason": "fixed"}, headers=keys["support"])
-    assert work.run_outbox(session_factory, app.state.carrier) == 1
+    assert work.run_outbox(session_factory, app.state.carrier, only=SWAP_JOB_KINDS) == 1
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Shipment)) == 0
-        assert s.scalars(select(OutboxJob.status)).all() == ["done"]  # no void_labels job either
+        booking = select(OutboxJob.status).where(OutboxJob.kind.in_(SWAP_JOB_KINDS))
+        assert s.scalars(booking).all() == ["done"]  # no void_labels job either
 
 
 def test_cancelling_a_booked_swap_voids_its_unused_labels(booked, client, keys, app):
@@ -169,14 +171,14 @@ def test_cancelling_a_booked_swap_voids_its_unused_labels(booked, client, keys, 
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert client.get(f"/api/v1/units/{unit['id']}", headers=keys["support"]).json()["state"] == "ready"
 
-    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 1  # the void_labels job
+    assert work.run_outbox(app.state.session_factory, app.state.carrier, only=SWAP_JOB_KINDS) == 1  # the void_labels job
     swap = get_swap(client, keys, swap["id"])
     assert {s["direction"]: s["refund_status"] for s in swap["shipments"]} == {"outbound": "SUCCESS",
                                                                                 "return": "SUCCESS"}
     voided = [e for e in swap["timeline"] if e["kind"] == "label_voided"]
     assert len(voided) == 2 and swap["status"] == "cancelled"
     # Done once: running the worker again asks for nothing more.
-    assert work.run_outbox(app.state.session_factory, app.state.carrier) == 0
+    assert work.run_outbox(app.state.session_factory, app.state.carrier, only=SWAP_JOB_KINDS) == 0
     assert client.get("/api/v1/reconciliation/invariants", headers=keys["admin"]).json()["breaches"] == []
     # The worker's page says it was cancelled, not why (the reason is for support) nor by whom.
     page = client.get(booked["created"]["tracking_url"].replace("http://127.0.0.1:8000", "")).text

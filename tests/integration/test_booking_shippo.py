@@ -8,6 +8,7 @@ from app.jobs import work
 from app.shipping.shippo_carrier import ShippoCarrier
 from tests.support import factories as f
 from tests.support.factories import US_WORKER, swap_body
+from tests.support.service import SWAP_JOB_KINDS
 from tests.support.shippo_standin import ShippoStandin
 
 
@@ -35,7 +36,7 @@ def _book(client, keys, app, body, carrier=None):
     f.unit(client, keys["warehouse"], model["id"], depot["id"])
     body["needed"] = {"model_id": model["id"]}
     created = client.post("/api/v1/swap-requests", json=body, headers=keys["support"]).json()
-    assert work.run_outbox(app.state.session_factory, carrier or app.state.carrier) == 1
+    assert work.run_outbox(app.state.session_factory, carrier or app.state.carrier, only=SWAP_JOB_KINDS) == 1
     return client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
 
 
@@ -73,7 +74,7 @@ def test_lost_answer_to_a_label_purchase_is_adopted_not_bought_again(shippo_clie
                  carrier=impatient)
     assert swap["status"] == "allocated"  # the timeout left the job for a retry
     frozen_clock.advance(minutes=5)
-    assert work.run_outbox(shippo_app.state.session_factory, impatient) == 1
+    assert work.run_outbox(shippo_app.state.session_factory, impatient, only=SWAP_JOB_KINDS) == 1
     swap = shippo_client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()
     assert swap["status"] == "label_booked"
     assert len(standin.calls("POST", "/transactions")) == 1  # adopted via GET /transactions?rate=…
@@ -90,7 +91,7 @@ def _cancel(client, keys, swap_id):
 def test_cancel_after_booking_refunds_each_label_once(shippo_client, keys, shippo_app, standin):
     swap = _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="return_box"))
     _cancel(shippo_client, keys, swap["id"])
-    assert work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier) == 1
+    assert work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier, only=SWAP_JOB_KINDS) == 1
     refunded = sorted(r.json["transaction"] for r in standin.calls("POST", "/refunds"))
     assert refunded == sorted(standin.transactions)  # both labels, once each
     assert {t["status"] for t in standin.transactions.values()} == {"REFUNDED"}

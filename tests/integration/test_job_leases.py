@@ -15,7 +15,7 @@ from app.models import OutboxJob, Shipment, SwapRequest
 from app.shipping.simulated import SimulatedCarrier
 from tests.support import factories as f
 from tests.support.factories import swap_body
-from tests.support.service import worker_factory
+from tests.support.service import SWAP_JOB_KINDS, swap_jobs, worker_factory
 
 pytestmark = pytest.mark.live_db  # leases, heartbeats and stopping workers: threads with their own sessions
 LEASE = timedelta(seconds=1)
@@ -87,7 +87,7 @@ def test_a_purchase_slower_than_the_lease_is_not_taken_over(client, keys, settin
     assert carrier.bought == {f"swap-{i}-outbound": 1 for i in ids}
     with factories[0]() as s:
         assert Counter(s.scalars(select(SwapRequest.status))) == {"label_booked": 3}
-        assert set(s.scalars(select(OutboxJob.attempts))) == {1}  # never taken over
+        assert set(s.scalars(swap_jobs().with_only_columns(OutboxJob.attempts))) == {1}  # never taken over
     for fac in factories:
         fac.kw["bind"].dispose()
 
@@ -100,10 +100,10 @@ def test_a_worker_that_lost_its_lease_spends_nothing(client, keys, settings, ses
             s.execute(update(OutboxJob).values(lease_token="another-worker"))
 
     carrier = CountingCarrier(on_find=steal)
-    assert work.run_outbox(session_factory, carrier, lease=LEASE) == 1
+    assert work.run_outbox(session_factory, carrier, lease=LEASE, only=SWAP_JOB_KINDS) == 1
     assert carrier.bought == Counter()  # stopped at the fence, before buying
     with session_factory() as s:
-        job = s.scalars(select(OutboxJob)).one()
+        job = s.scalars(swap_jobs()).one()
         assert (job.status, job.lease_token) == ("in_flight", "another-worker")  # left to its new owner
         assert s.scalars(select(Shipment.label_status)).all() == ["pending"]
         assert s.get(SwapRequest, swap_id).status == "allocated"
@@ -122,7 +122,7 @@ def test_a_stopping_worker_finishes_the_purchase_under_way_and_hands_the_job_bac
     runner_box["runner"] = runner
     assert runner.run_one() is True
     with session_factory() as s:
-        job = s.scalars(select(OutboxJob)).one()
+        job = s.scalars(swap_jobs()).one()
         assert (job.status, job.attempts, job.lease_token) == ("pending", 0, None)  # handed back, not counted
         labels = {d: (st, rate is not None) for d, st, rate in s.execute(
             select(Shipment.direction, Shipment.label_status, Shipment.rate_id))}
@@ -130,7 +130,7 @@ def test_a_stopping_worker_finishes_the_purchase_under_way_and_hands_the_job_bac
     assert labels["outbound"] == ("SUCCESS", True) and labels.get("return", ("pending", False)) == ("pending", False)
     assert carrier.bought == {f"swap-{swap_id}-outbound": 1}
     # Another worker carries on from there and buys only what is missing.
-    assert work.run_outbox(session_factory, carrier, lease=LEASE) == 1
+    assert work.run_outbox(session_factory, carrier, lease=LEASE, only=SWAP_JOB_KINDS) == 1
     assert carrier.bought == {f"swap-{swap_id}-outbound": 1, f"swap-{swap_id}-return": 1}
     with session_factory() as s:
         assert s.get(SwapRequest, swap_id).status == "label_booked"
@@ -188,11 +188,11 @@ def test_a_purchase_still_on_the_wire_when_its_worker_died_is_waited_for_not_mad
     with pytest.raises(Crash):
         work.run_outbox(session_factory, carrier, lease=LEASE)
     frozen_clock.advance(seconds=LEASE.total_seconds() + 1)  # the lease runs out: another worker takes over
-    assert work.run_outbox(session_factory, carrier, lease=LEASE) == 1
+    assert work.run_outbox(session_factory, carrier, lease=LEASE, only=SWAP_JOB_KINDS) == 1
     assert carrier.bought == {f"swap-{swap_id}-outbound": 1}  # it waits: the first purchase may still land
     carrier.land()
     frozen_clock.advance(seconds=45)
-    assert work.run_outbox(session_factory, carrier, lease=LEASE) == 1
+    assert work.run_outbox(session_factory, carrier, lease=LEASE, only=SWAP_JOB_KINDS) == 1
     assert carrier.bought == {f"swap-{swap_id}-outbound": 1}  # the late label was adopted
     with session_factory() as s:
         assert s.get(SwapRequest, swap_id).status == "label_booked"
