@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from app.api import (
     catalog,
     health,
+    notifications,
     problems,
     reconciliation,
     returns,
@@ -59,11 +60,12 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.state.engine = service.engine
     app.state.session_factory = service.session_factory
     app.state.carrier = service.carrier
-    app.state.cursors = Cursors(Keyring(settings.secret_key, service.session_factory))
+    app.state.keyring = Keyring(settings.secret_key, service.session_factory)
+    app.state.cursors = Cursors(app.state.keyring)
     problems.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
                        larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})
-    for module in (health, catalog, units, returns, stock, swaps, webhooks, tracking, scan_station,
+    for module in (health, catalog, units, returns, stock, swaps, notifications, webhooks, tracking, scan_station,
                    reconciliation):
         app.include_router(module.router)
     _document_roles(app)

@@ -47,6 +47,21 @@ class Cursors:
             raise BadRequest("The cursor is out of range.", field="cursor")
         return last_id
 
+    def page_by_priority(self, session, stmt: Select, priority_column, id_column, *, resource: str, limit: int,
+                         cursor: str | None):
+        """Like `page`, highest priority first (0–3), then by id. The cursor carries both."""
+        resource = f"{resource}:by-priority"
+        if cursor:
+            packed = self.decode(session, resource, cursor)
+            priority, last_id = packed >> 28, packed & (2**28 - 1)
+            stmt = stmt.where((priority_column < priority) | ((priority_column == priority) & (id_column > last_id)))
+        rows = list(session.scalars(stmt.order_by(priority_column.desc(), id_column).limit(limit + 1)).unique())
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = self.encode(session, resource, (last.priority << 28) | last.id)
+        return rows[:limit], next_cursor
+
     def page(self, session, stmt: Select, id_column, *, resource: str, limit: int, cursor: str | None):
         """Run `stmt` ordered by id after the cursor; returns (rows, next_cursor)."""
         if cursor:

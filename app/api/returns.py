@@ -1,16 +1,17 @@
 """The warehouse bench: scans, return inspections, discrepancies, triage and refurbishment."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.api.deps import Reader, SessionDep, Warehouse
+from app.api.deps import Reader, SessionDep, Support, Warehouse
 from app.api.problems import problem_responses
 from app.inventory import refurbish, units
 from app.inventory.schemas import Id, Input, Output, UnitRead
-from app.warehouse import repository, returns, scanning
+from app.warehouse import chasing, repository, returns, scanning
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=problem_responses(401, 403, 422))
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -56,6 +57,30 @@ class ExpectedReturnRead(Output):
     items_present: list[str] | None
     condition: str | None
     outcome: str | None
+    chase_step: int = Field(description="How far chasing has gone for the current due date: reminders, then "
+                                        "support and the manager told, then unreturned")
+
+
+class DueDateChange(Input):
+    due_date: date
+    reason: Reason
+
+
+class ChargeBackRead(Output):
+    id: int
+    expected_return_id: int
+    swap_id: int
+    amount: Decimal
+    currency: str
+    status: str = Field(description="pending | confirmed | waived")
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    note: str | None
+
+
+class ChargeBackDecision(Input):
+    note: Reason
 
 
 class DiscrepancyRead(Output):
@@ -96,6 +121,30 @@ def post_scan(body: ScanRequest, session: SessionDep, key: Warehouse):
 def list_returns(session: SessionDep, _: Reader, status: Annotated[str | None, Query(max_length=20)] = None,
                  depot_id: Id | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 200):
     return repository.list_returns(session, status=status, depot_id=depot_id, limit=limit)
+
+
+@router.patch("/returns/{return_id}", response_model=ExpectedReturnRead, responses=problem_responses(404, 409))
+def move_return_due_date(return_id: Id, body: DueDateChange, session: SessionDep, key: Support):
+    """Give the worker more time: the reminders start again from the new date."""
+    return chasing.extend_due(session, return_id, due_date=body.due_date, reason=body.reason, actor=key.name)
+
+
+@router.get("/charge-backs", response_model=list[ChargeBackRead])
+def list_charge_backs(session: SessionDep, _: Reader,
+                      status: Annotated[str | None, Query(max_length=10)] = None):
+    """Devices never returned, priced at their model's replacement value."""
+    return repository.list_charge_backs(session, status=status)
+
+
+@router.post("/charge-backs/{charge_id}/confirm", response_model=ChargeBackRead,
+             responses=problem_responses(404, 409))
+def confirm_charge_back(charge_id: Id, body: ChargeBackDecision, session: SessionDep, key: Support):
+    return chasing.decide_charge_back(session, charge_id, confirm=True, note=body.note, actor=key.name)
+
+
+@router.post("/charge-backs/{charge_id}/waive", response_model=ChargeBackRead, responses=problem_responses(404, 409))
+def waive_charge_back(charge_id: Id, body: ChargeBackDecision, session: SessionDep, key: Support):
+    return chasing.decide_charge_back(session, charge_id, confirm=False, note=body.note, actor=key.name)
 
 
 @router.post("/returns/{return_id}/inspection", response_model=ExpectedReturnRead,

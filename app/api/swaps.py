@@ -1,6 +1,6 @@
 """Swap requests: intake (idempotent), status and timeline, cancel."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 
@@ -53,12 +53,21 @@ def list_swap_requests(
     status: SwapStatus | None = None,
     ticket_system: Annotated[str | None, Query(max_length=40)] = None,
     ticket_id: Annotated[str | None, Query(max_length=100)] = None,
+    escalated: Annotated[bool | None, Query(description="Only swaps whose priority was (or was not) raised")] = None,
+    order: Annotated[Literal["id", "priority"], Query(description="`priority`: highest first, then oldest")] = "id",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ):
-    stmt = repository.swaps_query(status=status, ticket_system=ticket_system, ticket_id=ticket_id)
-    rows, next_cursor = cursors.page(session, stmt, SwapRequest.id, resource="swap-requests", limit=limit,
-                                     cursor=cursor)
+    """Swaps, oldest first; `order=priority` puts the most escalated first (`?escalated=true&order=priority`
+    is support's queue of what lingered)."""
+    stmt = repository.swaps_query(status=status, ticket_system=ticket_system, ticket_id=ticket_id,
+                                  escalated=escalated)
+    if order == "priority":
+        rows, next_cursor = cursors.page_by_priority(session, stmt, SwapRequest.priority, SwapRequest.id,
+                                                     resource="swap-requests", limit=limit, cursor=cursor)
+    else:
+        rows, next_cursor = cursors.page(session, stmt, SwapRequest.id, resource="swap-requests", limit=limit,
+                                         cursor=cursor)
     return Page[SwapRead](items=[intake.swap_read(session, s) for s in rows], next_cursor=next_cursor)
 
 

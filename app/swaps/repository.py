@@ -180,9 +180,11 @@ def active_reservation(session: Session, swap_id: int) -> Reservation | None:
 
 
 def swaps_query(*, status: str | None = None, ticket_system: str | None = None,
-                ticket_id: str | None = None) -> Select:
+                ticket_id: str | None = None, escalated: bool | None = None) -> Select:
     """Swaps filtered as the list asks (a page of it is read by the caller's cursor)."""
     stmt = select(SwapRequest)
+    if escalated is not None:
+        stmt = stmt.where(SwapRequest.priority > 0 if escalated else SwapRequest.priority == 0)
     if status is not None:
         stmt = stmt.where(SwapRequest.status == status)
     if ticket_system is not None:

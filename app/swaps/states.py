@@ -30,7 +30,7 @@ TRANSITIONS: dict[SwapStatus, frozenset[SwapStatus]] = {
     W.DELIVERED: frozenset({W.RETURN_IN_TRANSIT, W.RETURNED, W.CLOSED, W.EXCEPTION}),
     W.RETURN_IN_TRANSIT: frozenset({W.RETURNED, W.EXCEPTION}),
     W.RETURNED: frozenset({W.CLOSED, W.EXCEPTION}),
-    W.CLOSED: frozenset(),
+    W.CLOSED: frozenset({W.EXCEPTION}),  # the worker says it does not work after all
     W.CANCELLED: frozenset(),
     # Someone resolved the exception: the swap goes back to where allocation can pick it up; or the
     # courier found a parcel it had reported lost and it is moving again.

@@ -66,6 +66,9 @@ ADMIN = ["admin"]
 WAREHOUSE = ["admin", "warehouse"]
 SUPPORT = ["admin", "integration", "support"]
 POLICY = {
+    ("GET", "/api/v1/charge-backs"): READ,
+    ("POST", "/api/v1/charge-backs/{charge_id}/confirm"): SUPPORT,
+    ("POST", "/api/v1/charge-backs/{charge_id}/waive"): SUPPORT,
     ("POST", "/api/v1/cycle-counts"): WAREHOUSE,
     ("GET", "/api/v1/cycle-counts/{count_id}"): READ,
     ("POST", "/api/v1/cycle-counts/{count_id}/close"): WAREHOUSE,
@@ -81,6 +84,7 @@ POLICY = {
     ("POST", "/api/v1/models"): ADMIN,
     ("GET", "/api/v1/models/{model_id}"): READ,
     ("PATCH", "/api/v1/models/{model_id}"): ADMIN,
+    ("GET", "/api/v1/notifications"): READ,
     ("GET", "/api/v1/profiles"): READ,
     ("POST", "/api/v1/profiles"): ADMIN,
     ("GET", "/api/v1/profiles/{profile_id}"): READ,
@@ -89,6 +93,7 @@ POLICY = {
     ("GET", "/api/v1/reconciliation.csv"): READ,
     ("GET", "/api/v1/reconciliation/invariants"): READ,
     ("GET", "/api/v1/returns"): READ,
+    ("PATCH", "/api/v1/returns/{return_id}"): SUPPORT,
     ("POST", "/api/v1/returns/{return_id}/inspection"): WAREHOUSE,
     ("POST", "/api/v1/scans"): WAREHOUSE,
     ("GET", "/api/v1/stock"): READ,

@@ -50,7 +50,7 @@ def unit(client, headers, model_id, depot_id, state="ready", **over):
 def swap_body(model_id=None, ticket="IT-1", **over):
     body = {
         "ticket": {"system": "jira", "id": ticket},
-        "worker": {"name": "Ana Lima", "email": "ana@example.com", "phone": "+44 7700 900123",
+        "worker": {"name": "Ana Lima", "given_name": "Ana", "email": "ana@example.com", "phone": "+44 7700 900123",
                    "timezone": "Europe/London",
                    "address": {"street1": "1 Hotel Row", "city": "Leeds", "postal_code": "LS1 4AP", "country": "gb"}},
         "needed": {"model_id": model_id},

@@ -11,6 +11,8 @@ HEALTH_PROBES = {("GET", "/healthz"), ("GET", "/readyz")}
 CAPABILITY_URLS = {
     ("GET", "/t/{token}"),
     ("GET", "/t/{token}.json"),
+    ("GET", "/t/{token}/followup"),
+    ("POST", "/t/{token}/followup"),
     ("GET", "/labels/sim/{label_id}.svg"),
     ("GET", "/sim/track/{tracking_number}"),
     ("POST", "/webhooks/shippo/{secret}"),
