@@ -7,10 +7,9 @@ from sqlalchemy.orm import Session
 
 from app.models import Escalation, FollowUp, Shipment, SwapEvent, SwapRequest
 from app.shipping.states import Direction
+from app.swaps.repository import escalations_of, follow_up_of
 
-
-def follow_up_of(session: Session, swap_id: int) -> FollowUp | None:
-    return session.scalars(select(FollowUp).where(FollowUp.swap_id == swap_id)).first()
+__all__ = ["escalations_of", "follow_up_of"]  # a swap's own records, read where the swap is read
 
 
 def follow_up_of_for_update(session: Session, swap_id: int) -> FollowUp | None:
@@ -46,7 +45,3 @@ def outbound_shipment(session: Session, swap_id: int) -> Shipment | None:
 def last_event_at(session: Session, swap_id: int, kind: str) -> datetime | None:
     return session.scalar(select(SwapEvent.at).where(SwapEvent.swap_id == swap_id, SwapEvent.kind == kind)
                           .order_by(SwapEvent.id.desc()).limit(1))
-
-
-def escalations_of(session: Session, swap_id: int) -> list[Escalation]:
-    return list(session.scalars(select(Escalation).where(Escalation.swap_id == swap_id).order_by(Escalation.id)))

@@ -50,6 +50,8 @@ OptText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_check_country)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=3)]
+Money = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
 # The columns keep 2 decimals for dimensions (cm) and 3 for weight (kg); more would be rounded away.
 Dimension = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=2)]
 
@@ -177,6 +179,8 @@ class DeviceModelCreate(Input):
     width_cm: Dimension
     height_cm: Dimension
     weight_kg: PositiveDecimal
+    replacement_value: Money = Field(default=Decimal(0), description="Charged back when a device never returns")
+    currency: Currency = "USD"
     substitute_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
@@ -188,6 +192,8 @@ class DeviceModelUpdate(Input):
     width_cm: Dimension | None = None
     height_cm: Dimension | None = None
     weight_kg: PositiveDecimal | None = None
+    replacement_value: Money | None = None
+    currency: Currency | None = None
     substitute_ids: list[Id] | None = Field(default=None, max_length=50)
 
 
@@ -201,6 +207,8 @@ class DeviceModelRead(Output):
     width_cm: Decimal
     height_cm: Decimal
     weight_kg: Decimal
+    replacement_value: Decimal
+    currency: str
     substitute_ids: list[int]
     created_at: datetime
 

@@ -9,7 +9,15 @@ from app.inventory import repository as inventory
 from app.models import SwapRequest
 from app.swaps import repository, tracking_link
 from app.swaps.reserve import allocate, backorder, release
-from app.swaps.schemas import CancelRequest, ShipmentRead, SwapCreate, SwapEventRead, SwapRead
+from app.swaps.schemas import (
+    CancelRequest,
+    EscalationRead,
+    FollowUpRead,
+    ShipmentRead,
+    SwapCreate,
+    SwapEventRead,
+    SwapRead,
+)
 from app.swaps.states import CANCELLABLE, SwapStatus
 from app.swaps.timeline import add_event, move
 
@@ -86,5 +94,7 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
         promised_date=swap.promised_date, waitlist_position=position, priority=swap.priority, created_at=swap.created_at,
         return_plan=swap.return_plan, tracking_url=tracking_url,
         shipments=[ShipmentRead.model_validate(s) for s in repository.shipments(session, swap.id)],
+        follow_up=FollowUpRead.model_validate(f) if (f := repository.follow_up_of(session, swap.id)) else None,
+        escalations=[EscalationRead.model_validate(e) for e in repository.escalations_of(session, swap.id)],
         timeline=[SwapEventRead.model_validate(e) for e in repository.timeline(session, swap.id)],
     )

@@ -12,6 +12,8 @@ from app.inventory.states import UnitState
 from app.models import (
     Depot,
     DeviceModel,
+    Escalation,
+    FollowUp,
     Reservation,
     Shipment,
     SpareUnit,
@@ -192,6 +194,14 @@ def swaps_query(*, status: str | None = None, ticket_system: str | None = None,
     if ticket_id is not None:
         stmt = stmt.where(SwapRequest.ticket_id == ticket_id)
     return stmt
+
+
+def follow_up_of(session: Session, swap_id: int) -> FollowUp | None:
+    return session.scalars(select(FollowUp).where(FollowUp.swap_id == swap_id)).first()
+
+
+def escalations_of(session: Session, swap_id: int) -> list[Escalation]:
+    return list(session.scalars(select(Escalation).where(Escalation.swap_id == swap_id).order_by(Escalation.id)))
 
 
 def timeline(session: Session, swap_id: int) -> list[SwapEvent]:

@@ -104,6 +104,23 @@ class ShipmentRead(Output):
     pickup_date: date | None
 
 
+class FollowUpRead(Output):
+    due_at: datetime = Field(description="When “is it working?” is (or was) asked")
+    reminded_at: datetime | None
+    answer: str | None = Field(description="yes | no")
+    score: int | None = Field(description="1–5")
+    comment: str | None
+    answered_at: datetime | None
+    outcome: str | None = Field(description="working | not_working | no_answer")
+
+
+class EscalationRead(Output):
+    rule: str
+    level: int
+    reason: str
+    at: datetime
+
+
 class SwapRead(Output):
     id: int
     ticket_system: str
@@ -136,6 +153,8 @@ class SwapRead(Output):
     tracking_url_note: str | None = Field(default=None, description="Why `tracking_url` is empty in a replayed "
                                           "answer, and how to get a new link")
     shipments: list[ShipmentRead]
+    follow_up: FollowUpRead | None = None
+    escalations: list[EscalationRead] = Field(default_factory=list)
     created_at: datetime
     timeline: list[SwapEventRead]
 

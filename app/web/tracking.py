@@ -145,6 +145,7 @@ def _view(session, swap: SwapRequest, support_contact: str) -> TrackingView:
     answer = None
     if answered is not None and answered.answer:
         answer = "works" if answered.outcome == "working" else "does not work"
+        answer += f" (you gave it {answered.score} out of 5)" if answered.score else ""
     return TrackingView(
         first_name=swap.given_name, city=swap.city, status=status, headline=HEADLINES[status],
         next_step=_next_step(swap, plan, expected, position, courier),
