@@ -6,9 +6,6 @@ Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); skipped
 
 import os
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,14 +13,11 @@ import pytest
 from app.jobs import work
 from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
+from tests.support.browser import chromium, needs_chromium
 from tests.support.factories import post_swap, swap_body
 
 pytestmark = pytest.mark.any_database  # the page in a browser; the API under it is tested on both
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                    reason=f"{CHROMIUM} is absent: apt-get install chromium chromium-driver")
 FRESH = {"profile_version": "v2", "last_tested_at": "2026-11-23T10:00:00Z",
          "last_charged_at": "2026-11-23T10:00:00Z", "box_contents": ["charger"]}
 
@@ -53,23 +47,8 @@ def test_the_page_is_public_uncached_and_self_contained(client):
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="scan-station-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,1000", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
