@@ -35,7 +35,7 @@ class BackgroundWork:
         self.stopping = threading.Event()
         self.scheduler = build_scheduler(factory, tick_every)
         self.runner = OutboxRunner(factory, carrier, kinds, lease=lease, stopping=self.stopping)
-        self.idle_seconds = idle_seconds
+        self.idle_seconds = min(idle_seconds, tick_every) if tick_every else idle_seconds
 
     def run(self) -> None:
         """In the calling thread, until `stop()`."""

@@ -42,10 +42,16 @@ def shipment_by_rate_for_update(session: Session, rate_id: str, reference: str) 
                            .with_for_update()).first()
 
 
-def shipments_by_tracking_for_update(session: Session, tracking_number: str) -> list[Shipment]:
+def shipments_by_tracking(session: Session, tracking_number: str) -> list[Shipment]:
     """Newest first: carriers reuse tracking numbers."""
     return list(session.scalars(select(Shipment).where(Shipment.tracking_number == tracking_number)
-                                .order_by(Shipment.id.desc()).with_for_update()))
+                                .order_by(Shipment.id.desc())))
+
+
+def shipment_by_id_for_update(session: Session, shipment_id: int) -> Shipment:
+    stmt = select(Shipment).where(Shipment.id == shipment_id).with_for_update().execution_options(
+        populate_existing=True)
+    return session.scalars(stmt).one()
 
 
 def claim_quiet_shipments(session: Session, *, quiet_for: timedelta, limit: int) -> list[Shipment]:

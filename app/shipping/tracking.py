@@ -105,10 +105,10 @@ def find_shipment(session: Session, *, carrier: str | None, tracking_number: str
     with the carrier (numbers are unique per carrier only, and carriers reuse them: the newest wins).
     An event naming another carrier is not ours."""
     if transaction:
-        row = repository.shipment_by_label_for_update(session, transaction)
+        row = repository.shipment_by_label(session, transaction)
         if row is not None:
             return row
-    rows = repository.shipments_by_tracking_for_update(session, tracking_number)
+    rows = repository.shipments_by_tracking(session, tracking_number)
     if carrier:
         rows = [r for r in rows if (r.carrier or "").lower() == carrier.lower()]
     return rows[0] if rows else None
@@ -118,10 +118,14 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
     """Returns 'applied' (the status moved or the worker was told something), 'recorded' (kept, no
     change), 'duplicate', 'unknown' (not our shipment) or 'test_event' (a test event about a live
     shipment: kept, or dropped when `keep_test_events` is off, and never applied)."""
-    shipment = find_shipment(session, carrier=event.carrier, tracking_number=event.tracking_number,
-                             transaction=event.transaction)
-    if shipment is None:
+    found = find_shipment(session, carrier=event.carrier, tracking_number=event.tracking_number,
+                          transaction=event.transaction)
+    if found is None:
         return "unknown"
+    # Locks in one order everywhere: the swap, then its shipments (a sweep that holds a swap and
+    # writes beside it never waits on a shipment this transaction holds).
+    repository.swap_for_update(session, found.swap_id)
+    shipment = repository.shipment_by_id_for_update(session, found.id)
     now = clock.now()
     is_test = event.test and shipment.live
     if is_test and not keep_test_events:

@@ -54,10 +54,20 @@ def sweep(session: Session, policy: ChasePolicy) -> dict[str, int]:
         swap = swaps.get_swap(session, expected.swap_id)
         today = clock.now().astimezone(ZoneInfo(swap.worker_timezone)).date()
         plan = chase_plan(expected.due_date, swap.depot.country if swap.depot else swap.country, policy)
-        for step, action in due_actions(plan, expected.chase_step, today):
+        actions = due_actions(plan, expected.chase_step, today)
+        if not actions:
+            continue
+        # The row's changes first, in one UPDATE: writing it twice in a transaction makes PostgreSQL
+        # re-check its foreign keys, taking locks on shipments that a tracking update may hold.
+        expected.chase_step = actions[-1][0]
+        if any(action == REMIND for _, action in actions):
+            expected.last_reminder_at = clock.now()
+        if any(action == UNRETURNED for _, action in actions):
+            expected.status = ReturnStatus.UNRETURNED
+        session.flush()
+        for step, action in actions:
             _act(session, expected, swap, step, action, today)
             counts[action] += 1
-            expected.chase_step = step
     session.flush()
     return counts
 
@@ -65,7 +75,6 @@ def sweep(session: Session, policy: ChasePolicy) -> dict[str, int]:
 def _act(session: Session, expected: ExpectedReturn, swap, step: int, action: str, today: date) -> None:
     due = expected.due_date
     if action == REMIND:
-        expected.last_reminder_at = clock.now()
         add_event(session, swap, "return_reminder",
                   f"Reminder: your old device {'was' if today > due else 'is'} due back on {due:%A %d %B}. "
                   "Please send it with the prepaid label, or tell us if something is wrong.", step=step)
@@ -75,7 +84,6 @@ def _act(session: Session, expected: ExpectedReturn, swap, step: int, action: st
                                                                     if swap.manager_email else "."),
                   escalated=True, step=step)
     else:
-        expected.status = ReturnStatus.UNRETURNED
         charge = _charge_back(session, expected, swap)
         add_event(session, swap, "unreturned", f"The old device never came back (due {due:%A %d %B}): recorded "
                   f"as unreturned; a charge-back of {charge.amount} {charge.currency} awaits support's decision.",
