@@ -191,12 +191,15 @@ class SimulatedCarrier:
         # A return label starts moving when the outbound parcel arrives (the courier collects the
         # old device then), and takes as long again to reach the depot.
         start = self._delivered_after if tracking_number.startswith(RETURN_TRACKING_PREFIX) else timedelta(0)
+        picked_up = start + self._in_transit_after if start else self._in_transit_after
         steps = [
             (timedelta(0), "PRE_TRANSIT", "information_received", "Label created"),
-            (start + self._in_transit_after if start else self._in_transit_after, "TRANSIT", "package_accepted",
-             "Picked up by the courier"),
-            (start + self._delivered_after, "DELIVERED", "delivered", "Delivered"),
+            (picked_up, "TRANSIT", "package_accepted", "Picked up by the courier"),
         ]
+        if not start:  # the worker's parcel is out with a driver on the day: a return goes to a depot
+            on_the_van = picked_up + (self._delivered_after - picked_up) * 3 / 4
+            steps.append((on_the_van, "TRANSIT", "out_for_delivery", "Out for delivery"))
+        steps.append((start + self._delivered_after, "DELIVERED", "delivered", "Delivered"))
         events = [
             TrackingEvent(status=s, status_details=text, status_date=bought + after, substatus=sub)
             for after, s, sub, text in steps

@@ -126,9 +126,10 @@ def test_tracking_advances_with_the_clock(sim, clock):
     assert status_at(timedelta(hours=12)) == "DELIVERED"
 
     tracking = sim.track(carrier="simulated", tracking_number=label.tracking_number)
-    assert [e.status for e in tracking.events] == ["PRE_TRANSIT", "TRANSIT", "DELIVERED"]
+    assert [e.status for e in tracking.events] == ["PRE_TRANSIT", "TRANSIT", "TRANSIT", "DELIVERED"]
+    assert [e.substatus for e in tracking.events][2] == "out_for_delivery"  # three quarters of the way
     assert [e.status_date for e in tracking.events] == [
-        T0, T0 + timedelta(hours=1), T0 + timedelta(hours=12)
+        T0, T0 + timedelta(hours=1), T0 + timedelta(hours=9, minutes=15), T0 + timedelta(hours=12)
     ]  # fmt: skip
     assert all(e.status_date.tzinfo == UTC for e in tracking.events)
     assert tracking.events[-1].substatus == "delivered"
