@@ -45,8 +45,7 @@ class Templates:
             if env is None:
                 env = Environment(loader=ChoiceLoader([FileSystemLoader(d) for d in self._dirs]),
                                   extensions=["jinja2.ext.i18n"], undefined=StrictUndefined,
-                                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
-                                  keep_trailing_newline=True)
+                                  autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
                 translations = Translations.load(str(LOCALES), [locale])  # NullTranslations if none
                 if self._override:  # a team's catalogs (<folder>/locales/<lang>/LC_MESSAGES/messages.mo) first
                     theirs = Translations.load(str(Path(self._override) / "locales"), [locale])
@@ -65,9 +64,19 @@ class Templates:
     def render(self, kind: str, context: dict, *, language: str = "en", timezone: str = "UTC") -> Rendered:
         env = self._env(_locale(language), timezone)
         subject = env.get_template(f"{kind}/subject.txt").render(context).strip()
-        text = env.get_template(f"{kind}/body.txt").render(context).strip() + "\n"
+        text = _paragraphs(env.get_template(f"{kind}/body.txt").render(context))
         html = env.get_template(f"{kind}/body.html").render(context)
         return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def _paragraphs(text: str) -> str:
+    """Lines trimmed, and one blank line between paragraphs (however the template's tags fell)."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
 
 
 def local_day(at: datetime, timezone: str) -> date:
