@@ -21,9 +21,11 @@ from app.events import (
     SwapCancelled,
     UnitReady,
 )
+from app.integrations.webhooks import fanout as webhooks_out
 from app.jobs.kinds import all_kinds
 from app.jobs.scheduler import BackgroundWork
 from app.jobs.sweeps import policies
+from app.keyring import Keyring
 from app.notify import handlers as notify_handlers
 from app.notify.config import NotifyConfig
 from app.notify.notifier import Notifier, make_notifier
@@ -44,6 +46,7 @@ class Service:
     session_factory: sessionmaker[Session]
     carrier: Carrier
     notifier: Notifier
+    keyring: Keyring
     kinds: dict[str, Kind]
 
     def background_work(self) -> BackgroundWork:
@@ -64,6 +67,7 @@ def build_dispatcher(settings: Settings) -> Dispatcher:
     # Delivered: "is it working?" is asked the next business day.
     dispatcher.on(ShipmentStatusChanged, partial(followup.on_shipment_status_changed, policy=follow))
     notify_handlers.wire(dispatcher, NotifyConfig.from_settings(settings))  # what people are told
+    webhooks_out.wire(dispatcher)  # what the endpoints registered are sent
     return dispatcher
 
 
@@ -74,12 +78,14 @@ def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Eng
     engine = engine or make_engine(settings.database_url)
     notifier = notifier or make_notifier(email_url=settings.notify_email_url, sms_url=settings.notify_sms_url,
                                          support_url=settings.notify_support_url)
+    factory = make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings)}, **session_options)
+    keyring = Keyring(settings.secret_key, factory)
     return Service(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings)},
-                                             **session_options),
+        session_factory=factory,
         carrier=carrier or make_carrier(settings),
         notifier=notifier,
-        kinds=all_kinds(settings, notifier=notifier),
+        keyring=keyring,
+        kinds=all_kinds(settings, notifier=notifier, keyring=keyring),
     )

@@ -151,6 +151,16 @@ class DiscrepancyFound(Event):
     kind: str
 
 
+@dataclass(frozen=True)
+class StockBelowPar(Event):
+    """Ready stock of a model at a depot fell under its par level (once a dip)."""
+
+    depot_id: int
+    model_id: int
+    ready: int
+    par_level: int
+
+
 def record(session: Session, event: Event) -> None:
     dispatcher = session.info.get(DISPATCHER)
     if dispatcher is None:

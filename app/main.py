@@ -11,6 +11,7 @@ from app.api import (
     catalog,
     health,
     notifications,
+    outbound_webhooks,
     problems,
     reconciliation,
     returns,
@@ -22,7 +23,6 @@ from app.api import (
 from app.api.guard import RequestGuard
 from app.api.pagination import Cursors
 from app.bootstrap import Service, bootstrap
-from app.keyring import Keyring
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
 from app.web import scan_station, tracking
@@ -60,12 +60,13 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.state.engine = service.engine
     app.state.session_factory = service.session_factory
     app.state.carrier = service.carrier
-    app.state.keyring = Keyring(settings.secret_key, service.session_factory)
+    app.state.keyring = service.keyring
     app.state.cursors = Cursors(app.state.keyring)
     problems.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
                        larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})
-    for module in (health, catalog, units, returns, stock, swaps, notifications, webhooks, tracking, scan_station,
+    for module in (health, catalog, units, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
+                   scan_station,
                    reconciliation):
         app.include_router(module.router)
     _document_roles(app)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import clock
 from app.db import is_postgres
@@ -37,9 +37,15 @@ class RetryPolicy:
     base: timedelta = timedelta(seconds=15)
     cap: timedelta = timedelta(minutes=30)
     jitter: float = 0.2  # ± this share of the delay, so retries of many jobs do not arrive together
+    # A fixed schedule instead: the delay after the n-th failed attempt is schedule[n-1] (its last
+    # entry from then on).
+    schedule: tuple[timedelta, ...] = ()
 
     def delay(self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None) -> timedelta:
-        delay = min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
+        if self.schedule:
+            delay = self.schedule[min(max(attempts, 1), len(self.schedule)) - 1]
+        else:
+            delay = min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
         if self.jitter:
             delay *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
         if retry_after is not None:
@@ -48,12 +54,12 @@ class RetryPolicy:
 
 
 def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: datetime | None = None,
-            dedupe_key: str | None = None) -> None:
+            dedupe_key: str | None = None, lane: str | None = None) -> None:
     """Queue a job in the caller's transaction. With a dedupe key, a job already queued under it (done
-    or not) makes this a no-op."""
+    or not) makes this a no-op. Jobs of one `lane` run one at a time, oldest due first."""
     now = clock.now()
     values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": JobStatus.PENDING, "attempts": 0,
-                  "next_attempt_at": due or now, "created_at": now, "updated_at": now}
+              "next_attempt_at": due or now, "lane": lane, "created_at": now, "updated_at": now}
     if dedupe_key is None:
         session.execute(insert(OutboxJob).values(**values))
         return
@@ -61,18 +67,26 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
     session.execute(dialect.insert(OutboxJob).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
-def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> OutboxJob | None:
+def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str],
+              busy_lanes: Collection[str] = ()) -> OutboxJob | None:
     """The next due job of one of `kinds` (or one whose worker's lease ran out), marked in flight
-    under a new lease token. The caller commits before doing anything else."""
+    under a new lease token. A job in a lane is passed over while another job of its lane is in flight
+    (in this process: `busy_lanes`; in any: a live lease). The caller commits before doing anything
+    else."""
     if not kinds:
         return None
     now = clock.now()
+    other = aliased(OutboxJob)
+    lane_free = ~exists().where(other.lane == OutboxJob.lane, other.id != OutboxJob.id,
+                                other.status == JobStatus.IN_FLIGHT, other.locked_until >= now)
+    if busy_lanes:
+        lane_free = and_(OutboxJob.lane.not_in(sorted(busy_lanes)), lane_free)
     stmt = (
         select(OutboxJob)
         .where(OutboxJob.kind.in_(sorted(kinds)), or_(
             (OutboxJob.status == JobStatus.PENDING) & (OutboxJob.next_attempt_at <= now),
             (OutboxJob.status == JobStatus.IN_FLIGHT) & (OutboxJob.locked_until < now),
-        ))
+        ), or_(OutboxJob.lane.is_(None), lane_free))
         .order_by(OutboxJob.next_attempt_at, OutboxJob.id)
         .limit(1)
     )
@@ -166,3 +180,5 @@ class Kind:
     policy: RetryPolicy = RetryPolicy()
     # Runs in the transaction that marks the job failed for good (e.g. escalate its swap).
     on_exhausted: Callable[[Session, OutboxJob, str], None] | None = None
+    # How many of its jobs a worker runs at once (each of a different lane, see `enqueue`).
+    concurrency: int = 1

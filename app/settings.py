@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     escalate_backordered_business_days: int = Field(default=1, ge=1)
     escalate_silent_in_transit_hours: int = Field(default=48, ge=1)
     escalate_exception_business_hours: int = Field(default=4, ge=1)
+    # ---- integrations ----
+    # Outbound webhooks go only to https URLs resolving to public addresses, except to these hosts
+    # (comma-separated; e.g. a receiver inside your network). Each attempt may take this long.
+    webhook_allowed_hosts: str = ""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Ticketing tools to post notes on, per ticket system name given at intake (JSON):
+    # {"jira": {"type": "jira", "base_url": "https://acme.atlassian.net", "user": "bot@acme.com", "secret": "…"}}
+    ticket_systems: str = Field(default="", repr=False)
     # Drills and simulations: the service's clock reads the UTC time written in this file (ISO 8601),
     # and every periodic job comes due this often (seconds) instead of at its own pace.
     clock_file: str = ""
@@ -88,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def webhook_secrets(self) -> list[str]:
         return [s.strip() for s in self.shippo_webhook_secrets.split(",") if s.strip()]
+
+    @property
+    def webhook_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip())
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from app.api.problems import problem_responses
 from app.inventory import refurbish, units
 from app.inventory.schemas import Id, Input, Output, UnitRead
 from app.warehouse import chasing, repository, returns, scanning
+from app.warehouse.schemas import DiscrepancyRead, ExpectedReturnRead
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=problem_responses(401, 403, 422))
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -42,25 +43,6 @@ class Inspection(Input):
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class ExpectedReturnRead(Output):
-    id: int
-    swap_id: int
-    depot_id: int
-    code: str | None
-    unit_id: int | None
-    expected_items: list[str]
-    due_date: date
-    status: str
-    received_code: str | None
-    received_unit_id: int | None
-    received_at: datetime | None
-    items_present: list[str] | None
-    condition: str | None
-    outcome: str | None
-    chase_step: int = Field(description="How far chasing has gone for the current due date: reminders, then "
-                                        "support and the manager told, then unreturned")
-
-
 class DueDateChange(Input):
     due_date: date
     reason: Reason
@@ -81,19 +63,6 @@ class ChargeBackRead(Output):
 
 class ChargeBackDecision(Input):
     note: Reason
-
-
-class DiscrepancyRead(Output):
-    id: int
-    kind: str
-    expected_return_id: int | None
-    unit_id: int | None
-    depot_id: int
-    details: str
-    status: str
-    created_at: datetime
-    resolved_at: datetime | None
-    resolution: str | None
 
 
 class Resolve(Input):

@@ -139,8 +139,9 @@ def stale_ready_counts(session: Session) -> dict[tuple[int, int], int]:
     return {(d, m): n for d, m, n in session.execute(stmt)}
 
 
-def par_levels(session: Session) -> list[ParLevel]:
-    return list(session.scalars(select(ParLevel)))
+def par_levels(session: Session, *, for_update: bool = False) -> list[ParLevel]:
+    stmt = select(ParLevel).order_by(ParLevel.id)
+    return list(session.scalars(stmt.with_for_update() if for_update else stmt))
 
 
 def get_par_level(session: Session, depot_id: int, model_id: int) -> ParLevel | None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock, events
 from app.inventory import repository
 from app.inventory.schemas import StockRow
 from app.inventory.states import UnitState
@@ -50,3 +51,21 @@ def stock_view(session: Session, *, depot_id: int | None = None, below_par_only:
             )
         )
     return rows
+
+
+def watch_par_levels(session: Session) -> int:
+    """Record `StockBelowPar` for each depot × model whose ready stock has just fallen under its par
+    level: once a dip (the row remembers since when), again only after it was back at par."""
+    ready = {(d, m): n for d, m, state, n in repository.stock_counts(session) if state == UnitState.READY}
+    now, dipped = clock.now(), 0
+    for par in repository.par_levels(session, for_update=True):
+        line = StockLine(counts={UnitState.READY: ready.get((par.depot_id, par.model_id), 0)}, par_level=par.min_ready)
+        if line.below_par and par.below_par_since is None:
+            par.below_par_since = now
+            events.record(session, events.StockBelowPar(depot_id=par.depot_id, model_id=par.model_id,
+                                                        ready=line.ready, par_level=par.min_ready))
+            dipped += 1
+        elif not line.below_par and par.below_par_since is not None:
+            par.below_par_since = None
+    session.flush()
+    return dipped

@@ -7,7 +7,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, outbox
 from app.db import unit_of_work
+from app.integrations.webhooks import delivery
+from app.integrations.webhooks.delivery import WebhookConfig
+from app.integrations.webhooks.fanout import DELIVER
 from app.jobs import sweeps
+from app.keyring import Keyring
 from app.notify import sending
 from app.notify.config import NotifyConfig
 from app.notify.notifier import LocalOutbox, Notifier
@@ -27,10 +31,12 @@ PERIODIC = {
     sweeps.SWEEP_FOLLOW_UPS: timedelta(minutes=15),
     sweeps.WAITLIST_UPDATES: timedelta(minutes=30),
     sweeps.PURGE_EXPIRED: timedelta(hours=1),
+    sweeps.WATCH_PAR_LEVELS: timedelta(minutes=5),
 }
 
 
-def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = None) -> dict[str, Kind]:
+def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = None,
+              keyring: Keyring | None = None) -> dict[str, Kind]:
     settings = settings or Settings()
     retry = RetryPolicy(base=timedelta(seconds=settings.outbox_retry_seconds))
     config = NotifyConfig.from_settings(settings)
@@ -39,6 +45,8 @@ def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = N
         **sweeps.kinds(settings, config),
         SEND: sending.kind(config=config, templates=Templates(settings.notify_templates_dir),
                            notifier=notifier or LocalOutbox()),
+        **({} if keyring is None else {DELIVER: delivery.kind(config=WebhookConfig(
+            allowed_hosts=settings.webhook_hosts, timeout=settings.webhook_timeout_seconds), keyring=keyring)}),
     }
 
 

@@ -7,11 +7,13 @@ the job. When it does not, `LeaseLost` stops the handler before the side effect;
 stopping (SIGTERM), `Released` does, and the job is handed back untouched for another worker. A side
 effect already under way is finished and recorded first: stopping never abandons a purchase halfway.
 
-Kinds run independently: `run_forever` keeps at most one job of each kind in flight at a time, each
-in its own thread, so a slow or failing kind (a carrier timing out) never holds up another."""
+Kinds run independently: `run_forever` runs each job in its own thread, at most one of each kind at
+a time (or the kind's `concurrency`, each of another lane), so a slow or failing kind (a carrier
+timing out) never holds up another, and a slow webhook receiver never holds up the others."""
 
 import logging
 import threading
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,19 +73,19 @@ class OutboxRunner:
         self.factory, self.carrier, self.kinds, self.lease = factory, carrier, kinds, lease
         self.stopping = stopping or threading.Event()
 
-    def claim(self, kinds) -> tuple[int, str, dict, str] | None:
+    def claim(self, kinds, busy_lanes=()) -> tuple[int, str, dict, str, str | None] | None:
         if self.stopping.is_set():
             return None
         with unit_of_work(self.factory) as session:
-            job = outbox.claim_one(session, lease=self.lease, kinds=kinds)
-            return None if job is None else (job.id, job.kind, dict(job.payload or {}), job.lease_token)
+            job = outbox.claim_one(session, lease=self.lease, kinds=kinds, busy_lanes=busy_lanes)
+            return None if job is None else (job.id, job.kind, dict(job.payload or {}), job.lease_token, job.lane)
 
     def run_one(self, kinds=None) -> bool:
         """Claim and run one due job (of `kinds`, default all); False when none was due."""
         claimed = self.claim(self.kinds if kinds is None else kinds)
         if claimed is None:
             return False
-        self.run(*claimed)
+        self.run(*claimed[:4])
         return True
 
     def run_until_idle(self, limit: int = 1000, kinds=None) -> int:
@@ -94,14 +96,18 @@ class OutboxRunner:
 
     def run_forever(self, idle_seconds: float = 1.0) -> None:
         """Until `stopping` is set; then each job under way stops at its next fence (or finishes).
-        At most one job of each kind is in flight at once, each in a thread of its own."""
-        running: dict[str, threading.Thread] = {}
+        Each job runs in a thread of its own: at most `concurrency` jobs of a kind at once (one unless
+        the kind says more), and never two of one lane."""
+        running: dict[int, tuple[str, str | None, threading.Thread]] = {}
         wake = threading.Event()
         while not self.stopping.is_set():
-            for kind in [k for k, t in running.items() if not t.is_alive()]:
-                running.pop(kind).join()
+            for job_id in [j for j, (_, _, t) in running.items() if not t.is_alive()]:
+                running.pop(job_id)[2].join()
+            in_flight = Counter(kind for kind, _, _ in running.values())
+            free = {k for k, kind in self.kinds.items() if in_flight[k] < kind.concurrency}
+            busy_lanes = {lane for _, lane, _ in running.values() if lane is not None}
             try:
-                claimed = self.claim(set(self.kinds) - set(running))
+                claimed = self.claim(free, busy_lanes)
             except Exception:  # the database went away: wait and try again, never die
                 log.exception("outbox runner: claiming failed")
                 claimed = None
@@ -112,13 +118,14 @@ class OutboxRunner:
 
             def work(claimed=claimed) -> None:
                 try:
-                    self.run(*claimed)
+                    self.run(*claimed[:4])
                 finally:
                     wake.set()
 
-            running[claimed[1]] = thread = threading.Thread(target=work, name=f"job-{claimed[1]}", daemon=True)
+            thread = threading.Thread(target=work, name=f"job-{claimed[1]}", daemon=True)
+            running[claimed[0]] = (claimed[1], claimed[4], thread)
             thread.start()
-        for thread in running.values():
+        for _, _, thread in running.values():
             thread.join()
 
     def run(self, job_id: int, kind_name: str, payload: dict, token: str) -> None:

@@ -2,6 +2,13 @@
 
 from app.models.api_keys import ApiKey
 from app.models.base import Base
+from app.models.integrations import (
+    DeliveryStatus,
+    TicketNote,
+    TicketNoteStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
 from app.models.notifications import Notification, NotificationStatus
 from app.models.returns import (
@@ -43,6 +50,7 @@ __all__ = [
     "ConfigProfile",
     "CustodyEntry",
     "CycleCount",
+    "DeliveryStatus",
     "Depot",
     "DeviceModel",
     "Discrepancy",
@@ -66,8 +74,12 @@ __all__ = [
     "SpareUnit",
     "SwapEvent",
     "SwapRequest",
+    "TicketNote",
+    "TicketNoteStatus",
     "TrackingEventRecord",
     "TrackingLink",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookReceipt",
     "model_substitutes",
 ]

@@ -81,3 +81,5 @@ class ParLevel(Base):
     depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id", ondelete="CASCADE"))
     model_id: Mapped[int] = mapped_column(ForeignKey("device_models.id", ondelete="CASCADE"))
     min_ready: Mapped[int] = mapped_column(Integer)
+    # Set when ready stock is first seen under the par level, cleared when it is back: one alert a dip.
+    below_par_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

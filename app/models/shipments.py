@@ -156,7 +156,7 @@ class OutboxJob(Base):
     as the change that needs it (see `app.outbox`)."""
 
     __tablename__ = "outbox_jobs"
-    __table_args__ = (Index("ix_outbox_jobs_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_jobs_due", "status", "next_attempt_at"), Index("ix_outbox_jobs_lane", "lane", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -170,5 +170,8 @@ class OutboxJob(Base):
     # Set at each claim; the worker holding it is the only one whose writes about the job count.
     lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Jobs of one lane (e.g. one webhook endpoint) run one at a time, in order; other lanes of the same
+    # kind run beside them, so one slow receiver holds up only its own lane.
+    lane: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

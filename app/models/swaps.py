@@ -35,6 +35,8 @@ class SwapRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_system: Mapped[str] = mapped_column(String(40))
     ticket_id: Mapped[str] = mapped_column(String(100))
+    # ServiceNow addresses a record by its sys_id (the ticket id people read is INC…).
+    ticket_sys_id: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(30))
     # the worker
     worker_name: Mapped[str] = mapped_column(String(200))

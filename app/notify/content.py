@@ -70,3 +70,10 @@ def context(session: Session, swap: SwapRequest, note: Notification, config: Not
         "no_link": f"{link}/followup?answer=no" if link else None,
         "api_link": f"{config.public_base_url}/api/v1/swap-requests/{swap.id}",
     }
+
+
+def service_context(note: Notification, config: NotifyConfig) -> dict:
+    """What a message about the service itself says (no swap behind it)."""
+    data = note.data or {}
+    return {"lang": "en", "message": data.get("message", ""), "headline": data.get("headline", ""),
+            "support": config.support_contact, "api_link": f"{config.public_base_url}/api/v1/webhook-endpoints"}

@@ -29,6 +29,7 @@ MESSAGES: dict[str, Message] = {
     "return_received": Message(WORKER),
     "return_overdue_manager": Message(MANAGER),
     "support_alert": Message(SUPPORT),
+    "service_alert": Message(SUPPORT),  # about the service itself, not a swap (a webhook endpoint disabled)
 }
 
 

@@ -49,3 +49,16 @@ def queue(session: Session, config: NotifyConfig, swap: SwapRequest, kind: str, 
                            dedupe_key=f"notify:{notification_id}")
             made.append(notification_id)
     return made
+
+
+def queue_service_alert(session: Session, key: str, *, headline: str, message: str) -> int | None:
+    """Tell support about the service itself (no swap): a webhook endpoint disabled, say. Once per `key`."""
+    now = clock.now()
+    row = Notification(dedupe_key=f"service:{key}:support"[:200], swap_id=None, kind="service_alert", step=key[:60],
+                       audience=SUPPORT, channel="support", recipient=None,
+                       data={"headline": headline, "message": message}, status=NotificationStatus.QUEUED,
+                       due_at=now, created_at=now)
+    notification_id = repository.add(session, row)
+    if notification_id is not None:
+        outbox.enqueue(session, SEND, {"notification_id": notification_id}, dedupe_key=f"notify:{notification_id}")
+    return notification_id

@@ -54,14 +54,14 @@ def send(ctx: JobContext, *, config: NotifyConfig, templates: Templates, notifie
         note = repository.get_for_update(session, notification_id)
         if note is None or note.status != NotificationStatus.QUEUED:
             return
-        swap = swaps.get_swap(session, note.swap_id)
-        if not STILL_TRUE.get(note.kind, lambda *_: True)(session, swap, note):
-            note.status, note.sent_at = NotificationStatus.SKIPPED, clock.now()
-            return
-        token = tracking_link.issue(session, swap, purpose=tracking_link.MESSAGE) if note.audience == WORKER else None
-        rendered = templates.render(note.kind, content.context(session, swap, note, config, token),
-                                    language=swap.language, timezone=swap.worker_timezone)
-        outgoing = Outgoing(note.channel, note.recipient, rendered.subject, rendered.text, rendered.html)
+        if note.swap_id is None:  # about the service itself, for support
+            rendered = templates.render(note.kind, content.service_context(note, config), language="en",
+                                        timezone="UTC")
+            outgoing, token = Outgoing(note.channel, None, rendered.subject, rendered.text, rendered.html), None
+        else:
+            outgoing, token = _prepare(session, note, config, templates)
+            if outgoing is None:
+                return
         ctx.fence(session)  # still this worker's job, and the link is committed before it is sent
     carried_by = notifier.deliver(outgoing)
     with unit_of_work(ctx.factory) as session:
@@ -69,6 +69,19 @@ def send(ctx: JobContext, *, config: NotifyConfig, templates: Templates, notifie
         hide = (lambda text: tracking_link.mask(text, token)) if token else (lambda text: text)
         note.subject, note.body_text, note.body_html = outgoing.subject[:300], hide(outgoing.text), hide(outgoing.html)
         note.status, note.sent_at, note.delivered_by, note.error = NotificationStatus.SENT, clock.now(), carried_by, None
+
+
+def _prepare(session: Session, note: Notification, config: NotifyConfig,
+             templates: Templates) -> tuple[Outgoing | None, str | None]:
+    """The message about a swap, rendered now with a link of its own; None when it is no longer true."""
+    swap = swaps.get_swap(session, note.swap_id)
+    if not STILL_TRUE.get(note.kind, lambda *_: True)(session, swap, note):
+        note.status, note.sent_at = NotificationStatus.SKIPPED, clock.now()
+        return None, None
+    token = tracking_link.issue(session, swap, purpose=tracking_link.MESSAGE) if note.audience == WORKER else None
+    rendered = templates.render(note.kind, content.context(session, swap, note, config, token),
+                                language=swap.language, timezone=swap.worker_timezone)
+    return Outgoing(note.channel, note.recipient, rendered.subject, rendered.text, rendered.html), token
 
 
 def _failed_for_good(session: Session, job: OutboxJob, message: str) -> None:

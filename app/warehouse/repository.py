@@ -144,6 +144,13 @@ def list_discrepancies(session: Session, *, status: str | None, kind: str | None
     return list(session.scalars(stmt))
 
 
+def get_discrepancy(session: Session, discrepancy_id: int) -> Discrepancy:
+    row = session.get(Discrepancy, discrepancy_id)
+    if row is None:
+        raise NotFound(f"Discrepancy {discrepancy_id} does not exist.")
+    return row
+
+
 def get_discrepancy_for_update(session: Session, discrepancy_id: int) -> Discrepancy:
     row = session.scalars(select(Discrepancy).where(Discrepancy.id == discrepancy_id).with_for_update()).first()
     if row is None:

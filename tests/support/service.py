@@ -17,9 +17,11 @@ from app.settings import Settings
 from tests.support import databases
 from tests.support.factories import WEBHOOK_SECRET
 
-# What every test app runs with: the simulated carrier, no background threads, known webhook secrets.
+# What every test app runs with: the simulated carrier, no background threads, known webhook secrets,
+# webhook receivers on 127.0.0.1 allowed.
 BASE_SETTINGS = {"shippo_api_key": "", "run_background_jobs": False,
-                 "shippo_webhook_secrets": WEBHOOK_SECRET + ",old-secret-being-rotated-out-0000"}
+                 "shippo_webhook_secrets": WEBHOOK_SECRET + ",old-secret-being-rotated-out-0000",
+                 "webhook_allowed_hosts": "127.0.0.1"}
 
 # The jobs swaps cause (the periodic sweeps share the table, and come and go on their own).
 SWAP_JOB_KINDS = ("book_swap", "void_labels", "void_extra_labels")

@@ -1,0 +1,1 @@
+"""Integrations with the outside: outbound webhooks and ticketing tools."""
