@@ -17,6 +17,7 @@ from app.api import (
     returns,
     stock,
     swaps,
+    telemetry,
     units,
     webhooks,
 )
@@ -65,9 +66,10 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     problems.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
                        larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})
+    app.add_middleware(telemetry.RequestMetrics)  # outermost: counts what the guard refuses too
+    app.state.metrics_registry = telemetry.registry_for(service.session_factory)
     for module in (health, catalog, units, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
-                   scan_station,
-                   reconciliation):
+                   scan_station, reconciliation, telemetry):
         app.include_router(module.router)
     _document_roles(app)
     return app

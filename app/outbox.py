@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -141,6 +141,18 @@ def settle_failure(session: Session, job_id: int, token: str, error: str, *, pol
         return None
     job.status = JobStatus.FAILED
     return job
+
+
+def counts(session: Session) -> list[tuple[str, str, int]]:
+    """(kind, status, jobs) for every kind and status present."""
+    stmt = select(OutboxJob.kind, OutboxJob.status, func.count()).group_by(OutboxJob.kind, OutboxJob.status)
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def oldest_due(session: Session) -> datetime | None:
+    """When the longest-waiting due job came due (None: nothing is waiting)."""
+    return session.scalar(select(func.min(OutboxJob.next_attempt_at)).where(
+        OutboxJob.status == JobStatus.PENDING, OutboxJob.next_attempt_at <= clock.now()))
 
 
 def purge_done(session: Session) -> int:

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # Ticketing tools to post notes on, per ticket system name given at intake (JSON):
     # {"jira": {"type": "jira", "base_url": "https://acme.atlassian.net", "user": "bot@acme.com", "secret": "…"}}
     ticket_systems: str = Field(default="", repr=False)
+    # Scrapes of /metrics must send `Authorization: Bearer <this>` (empty: open, for a local Prometheus).
+    metrics_token: str = Field(default="", repr=False)
     # Drills and simulations: the service's clock reads the UTC time written in this file (ISO 8601),
     # and every periodic job comes due this often (seconds) instead of at its own pace.
     clock_file: str = ""

@@ -96,5 +96,16 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
         shipments=[ShipmentRead.model_validate(s) for s in repository.shipments(session, swap.id)],
         follow_up=FollowUpRead.model_validate(f) if (f := repository.follow_up_of(session, swap.id)) else None,
         escalations=[EscalationRead.model_validate(e) for e in repository.escalations_of(session, swap.id)],
-        timeline=[SwapEventRead.model_validate(e) for e in repository.timeline(session, swap.id)],
+        timeline=journey(repository.timeline(session, swap.id)),
     )
+
+
+def journey(events: list) -> list[SwapEventRead]:
+    """The timeline, each touchpoint with the time since the one before it."""
+    rows, previous = [], None
+    for e in events:
+        row = SwapEventRead.model_validate(e)
+        row.since_previous_seconds = None if previous is None else (e.at - previous).total_seconds()
+        rows.append(row)
+        previous = e.at
+    return rows

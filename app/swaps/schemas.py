@@ -85,6 +85,8 @@ class SwapEventRead(Output):
     message: str
     at: datetime
     data: dict
+    since_previous_seconds: float | None = Field(default=None, description="Time since the touchpoint before "
+                                                 "this one (null for the first): the journey's pace")
 
 
 class ShipmentRead(Output):

@@ -268,3 +268,17 @@ def test_domestic_depot_wins_over_older_stock_abroad(client, keys, world):
     abroad = post_swap(client, keys, swap_body(world["model"]["id"], ticket="IT-2")).json()
     # Ships Tuesday from New York, two business days across the border; Thursday is Thanksgiving there.
     assert abroad["depot_code"] == "NYC" and abroad["promised_date"] == "2026-11-27"
+
+
+def test_the_journey_shows_the_time_between_touchpoints(client, keys, world, app, frozen_clock):
+    from app.jobs import work
+
+    f.unit(client, keys["warehouse"], world["model"]["id"], world["lon"]["id"])
+    created = post_swap(client, keys, swap_body(world["model"]["id"])).json()
+    frozen_clock.advance(minutes=90)
+    work.run_outbox(app.state.session_factory, app.state.carrier)
+    timeline = client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()["timeline"]
+    assert [t["kind"] for t in timeline][:2] == ["received", "allocated"]
+    assert timeline[0]["since_previous_seconds"] is None
+    assert timeline[1]["since_previous_seconds"] == 0  # reserved in the same instant
+    assert timeline[-1]["kind"] == "label_booked" and timeline[-1]["since_previous_seconds"] == 90 * 60

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
@@ -55,3 +55,10 @@ def fail_pending(session: Session, endpoint_id: int, reason: str) -> int:
     return session.execute(update(WebhookDelivery).where(
         WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == DeliveryStatus.PENDING,
     ).values(status=DeliveryStatus.FAILED, error=reason, next_attempt_at=None)).rowcount or 0
+
+
+def delivery_counts(session: Session) -> list[tuple[int, str, int]]:
+    """(endpoint id, status, deliveries)."""
+    stmt = select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count()).group_by(
+        WebhookDelivery.endpoint_id, WebhookDelivery.status)
+    return [tuple(row) for row in session.execute(stmt)]
