@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from app.api import (
     catalog,
     health,
+    metrics,
     notifications,
     outbound_webhooks,
     problems,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     for module in (health, catalog, units, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
                    scan_station, reconciliation, telemetry):
         app.include_router(module.router)
+    app.include_router(metrics.router)
     _document_roles(app)
     return app
 

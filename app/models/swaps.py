@@ -30,6 +30,7 @@ class SwapRequest(Base):
             postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'"),
         ),
         Index("ix_swap_requests_waitlist", "status", "needed_by", "created_at"),
+        Index("ix_swap_requests_created_at", "created_at"),  # service metrics pick swaps by when requested
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

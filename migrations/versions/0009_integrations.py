@@ -88,11 +88,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table('swap_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ticket_sys_id', sa.String(length=32), nullable=True))
+        batch_op.create_index('ix_swap_requests_created_at', ['created_at'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('swap_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_swap_requests_created_at')
         batch_op.drop_column('ticket_sys_id')
 
     with op.batch_alter_table('par_levels', schema=None) as batch_op:

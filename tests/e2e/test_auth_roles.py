@@ -80,6 +80,7 @@ POLICY = {
     ("PUT", "/api/v1/depots/{depot_id}/par-levels/{model_id}"): ADMIN,
     ("GET", "/api/v1/discrepancies"): READ,
     ("POST", "/api/v1/discrepancies/{discrepancy_id}/resolve"): WAREHOUSE,
+    ("GET", "/api/v1/metrics/service"): READ,
     ("GET", "/api/v1/models"): READ,
     ("POST", "/api/v1/models"): ADMIN,
     ("GET", "/api/v1/models/{model_id}"): READ,

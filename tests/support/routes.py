@@ -5,6 +5,8 @@ from app.main import api_routes  # noqa: F401  (re-exported for the tests)
 # Routes that take no API key. Anything else without an auth dependency fails the auth and
 # OpenAPI tests: a route is public only by being listed here.
 HEALTH_PROBES = {("GET", "/healthz"), ("GET", "/readyz")}
+# Prometheus scrapes: open unless METRICS_TOKEN is set (tests/e2e/test_prometheus_metrics.py).
+SCRAPES = {("GET", "/metrics")}
 # Capability URLs: the unguessable token/secret/id in the path is the credential (the worker's
 # tracking page, the carrier's webhook, the simulated carrier's label and tracking pages). An
 # unknown token must answer 404 (tests/e2e/test_auth_roles.py checks it).
@@ -19,7 +21,7 @@ CAPABILITY_URLS = {
 }
 # Pages whose HTML holds no data: their script calls the API with a key the person types in.
 PUBLIC_PAGES = {("GET", "/scan")}
-UNPROTECTED = HEALTH_PROBES | CAPABILITY_URLS | PUBLIC_PAGES
+UNPROTECTED = HEALTH_PROBES | SCRAPES | CAPABILITY_URLS | PUBLIC_PAGES
 
 
 def openapi_operations() -> list[tuple[str, str]]:
