@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
@@ -18,6 +17,7 @@ import shippo
 import urllib3
 from shippo.models import components, errors, operations
 
+from app.retry_after import parse_retry_after
 from app.shipping.carrier import (
     Address,
     CarrierError,
@@ -66,20 +66,6 @@ class TimeoutSession(requests.Session):
 def carrier_token(provider: str) -> str:
     """Shippo's carrier token from a rate's provider name ("DHL Express" → "dhl_express")."""
     return provider.strip().lower().replace(" ", "_")
-
-
-def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
-    """Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now())
-    except (TypeError, ValueError):
-        return None
 
 
 class ShippoCarrier:

@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.retry_after import parse_retry_after
 from app.shipping.carrier import (
     Address,
     CarrierError,
@@ -16,7 +17,7 @@ from app.shipping.carrier import (
     PermanentCarrierError,
     TemporaryCarrierError,
 )
-from app.shipping.shippo_carrier import ShippoCarrier, parse_retry_after
+from app.shipping.shippo_carrier import ShippoCarrier
 from tests.support.shippo_standin import ShippoStandin
 
 KEY = "shippo_test_5ecr3tk3y0123456789"

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 import httpx
 from sqlalchemy.orm import Session
@@ -26,6 +25,7 @@ from app.keyring import Keyring
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.notify.queue import queue_service_alert
 from app.outbox import JobContext, Kind
+from app.retry_after import parse_retry_after
 
 SCHEDULE = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
             timedelta(hours=5), timedelta(hours=10), timedelta(hours=14), timedelta(hours=20), timedelta(hours=24))
@@ -61,19 +61,6 @@ def signature(secrets_: list[str], message_id: str, at: datetime, body: str) -> 
     return " ".join(Webhook(s).sign(message_id, at, body) for s in secrets_)
 
 
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max((parsedate_to_datetime(value) - now).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None
-
-
 def next_delay(attempts: int, retry_after: float | None, rng: random.Random | None = None) -> timedelta:
     """After `attempts` failed attempts: the schedule's next step with jitter, or the receiver's
     Retry-After when that is later."""
@@ -100,7 +87,7 @@ def post(client: httpx.Client, url: str, body: str, headers: dict[str, str], tim
     ok = 200 <= answer.status_code < 300
     return Attempt(answer.status_code, answer.text[:KEEP_ANSWER], latency,
                    None if ok else f"answered {answer.status_code}",
-                   retry_after_seconds(answer.headers.get("retry-after"), clock.now()))
+                   parse_retry_after(answer.headers.get("retry-after"), lambda: clock.now().timestamp()))
 
 
 def disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
