@@ -21,6 +21,9 @@ from app.events import (
     SwapCancelled,
     UnitReady,
 )
+from app.integrations.tickets import notes as ticket_notes
+from app.integrations.tickets.connectors import parse_ticket_systems
+from app.integrations.tickets.notes import TicketConfig
 from app.integrations.webhooks import fanout as webhooks_out
 from app.jobs.kinds import all_kinds
 from app.jobs.scheduler import BackgroundWork
@@ -55,7 +58,12 @@ class Service:
                               tick_every=self.settings.sweep_every_seconds)
 
 
-def build_dispatcher(settings: Settings) -> Dispatcher:
+def ticket_config(settings: Settings) -> TicketConfig:
+    """The ticketing tools of the settings (a mistake in them stops the start, naming the system)."""
+    return TicketConfig(parse_ticket_systems(settings.ticket_systems))
+
+
+def build_dispatcher(settings: Settings, tickets: TicketConfig) -> Dispatcher:
     _, _, follow = policies(settings)
     dispatcher = Dispatcher()
     dispatcher.on(UnitReady, reserve.on_unit_ready)  # the head of the waitlist gets it at once
@@ -68,6 +76,7 @@ def build_dispatcher(settings: Settings) -> Dispatcher:
     dispatcher.on(ShipmentStatusChanged, partial(followup.on_shipment_status_changed, policy=follow))
     notify_handlers.wire(dispatcher, NotifyConfig.from_settings(settings))  # what people are told
     webhooks_out.wire(dispatcher)  # what the endpoints registered are sent
+    ticket_notes.wire(dispatcher, tickets)  # what the ticket says
     return dispatcher
 
 
@@ -78,7 +87,8 @@ def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Eng
     engine = engine or make_engine(settings.database_url)
     notifier = notifier or make_notifier(email_url=settings.notify_email_url, sms_url=settings.notify_sms_url,
                                          support_url=settings.notify_support_url)
-    factory = make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings)}, **session_options)
+    tickets = ticket_config(settings)
+    factory = make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings, tickets)}, **session_options)
     keyring = Keyring(settings.secret_key, factory)
     return Service(
         settings=settings,
@@ -87,5 +97,5 @@ def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Eng
         carrier=carrier or make_carrier(settings),
         notifier=notifier,
         keyring=keyring,
-        kinds=all_kinds(settings, notifier=notifier, keyring=keyring),
+        kinds=all_kinds(settings, notifier=notifier, keyring=keyring, tickets=tickets),
     )

@@ -19,6 +19,7 @@ from app.api import (
     stock,
     swaps,
     telemetry,
+    ticket_notes,
     units,
     webhooks,
 )
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_middleware(telemetry.RequestMetrics)  # outermost: counts what the guard refuses too
     app.state.metrics_registry = telemetry.registry_for(service.session_factory)
     for module in (health, catalog, units, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
-                   scan_station, reconciliation, telemetry):
+                   scan_station, reconciliation, telemetry, ticket_notes):
         app.include_router(module.router)
     app.include_router(metrics.router)
     _document_roles(app)

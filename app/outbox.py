@@ -56,7 +56,7 @@ class RetryPolicy:
 def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: datetime | None = None,
             dedupe_key: str | None = None, lane: str | None = None) -> None:
     """Queue a job in the caller's transaction. With a dedupe key, a job already queued under it (done
-    or not) makes this a no-op. Jobs of one `lane` run one at a time, oldest due first."""
+    or not) makes this a no-op. Jobs of one `lane` run one at a time, in the order queued."""
     now = clock.now()
     values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": JobStatus.PENDING, "attempts": 0,
               "next_attempt_at": due or now, "lane": lane, "created_at": now, "updated_at": now}
@@ -70,15 +70,15 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
 def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str],
               busy_lanes: Collection[str] = ()) -> OutboxJob | None:
     """The next due job of one of `kinds` (or one whose worker's lease ran out), marked in flight
-    under a new lease token. A job in a lane is passed over while another job of its lane is in flight
-    (in this process: `busy_lanes`; in any: a live lease). The caller commits before doing anything
-    else."""
+    under a new lease token. A lane is first in, first out: a job in a lane waits until every job
+    queued before it in its lane is done or failed (its retries included), in any process; `busy_lanes`
+    (this process's) are skipped at once. The caller commits before doing anything else."""
     if not kinds:
         return None
     now = clock.now()
     other = aliased(OutboxJob)
-    lane_free = ~exists().where(other.lane == OutboxJob.lane, other.id != OutboxJob.id,
-                                other.status == JobStatus.IN_FLIGHT, other.locked_until >= now)
+    lane_free = ~exists().where(other.lane == OutboxJob.lane, other.id < OutboxJob.id,
+                                other.status.in_([JobStatus.PENDING, JobStatus.IN_FLIGHT]))
     if busy_lanes:
         lane_free = and_(OutboxJob.lane.not_in(sorted(busy_lanes)), lane_free)
     stmt = (
@@ -126,9 +126,10 @@ def release(session: Session, job_id: int, token: str) -> bool:
 
 
 def settle_failure(session: Session, job_id: int, token: str, error: str, *, policy: RetryPolicy,
-                   retryable: bool, retry_after: float | None = None) -> OutboxJob | None:
-    """Record a failed attempt: due again after the policy's delay, or `failed` once its attempts are
-    used up (or the error is final). Returns the job if it failed for good, None if it will be tried
+                   retryable: bool, retry_after: float | None = None,
+                   retry_at: datetime | None = None) -> OutboxJob | None:
+    """Record a failed attempt: due again after the policy's delay (or at `retry_at`, when the handler
+    keeps a schedule of its own), or `failed` once its attempts are used up (or the error is final). Returns the job if it failed for good, None if it will be tried
     again or is not this worker's any more."""
     job = session.scalars(select(OutboxJob).where(OutboxJob.id == job_id, OutboxJob.lease_token == token,
                                                   OutboxJob.status == JobStatus.IN_FLIGHT).with_for_update()).first()
@@ -137,10 +138,19 @@ def settle_failure(session: Session, job_id: int, token: str, error: str, *, pol
     now = clock.now()
     job.last_error, job.lease_token, job.locked_until, job.updated_at = error[:2000], None, None, now
     if retryable and job.attempts < policy.max_attempts:
-        job.status, job.next_attempt_at = JobStatus.PENDING, now + policy.delay(job.attempts, retry_after)
+        job.status = JobStatus.PENDING
+        job.next_attempt_at = retry_at or now + policy.delay(job.attempts, retry_after)
         return None
     job.status = JobStatus.FAILED
     return job
+
+
+def drop_lane(session: Session, lane: str) -> int:
+    """The lane's jobs still waiting are done with (their endpoint is gone, say); one in flight ends
+    on its own."""
+    return session.execute(update(OutboxJob).where(OutboxJob.lane == lane, OutboxJob.status == JobStatus.PENDING)
+                           .values(status=JobStatus.DONE, last_error="dropped with its lane",
+                                   updated_at=clock.now())).rowcount or 0
 
 
 def counts(session: Session) -> list[tuple[str, str, int]]:

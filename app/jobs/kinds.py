@@ -7,6 +7,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, outbox
 from app.db import unit_of_work
+from app.integrations.tickets import posting
+from app.integrations.tickets.notes import POST as POST_NOTE
+from app.integrations.tickets.notes import TicketConfig
 from app.integrations.webhooks import delivery
 from app.integrations.webhooks.delivery import WebhookConfig
 from app.integrations.webhooks.fanout import DELIVER
@@ -36,7 +39,7 @@ PERIODIC = {
 
 
 def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = None,
-              keyring: Keyring | None = None) -> dict[str, Kind]:
+              keyring: Keyring | None = None, tickets: TicketConfig | None = None) -> dict[str, Kind]:
     settings = settings or Settings()
     retry = RetryPolicy(base=timedelta(seconds=settings.outbox_retry_seconds))
     config = NotifyConfig.from_settings(settings)
@@ -47,6 +50,7 @@ def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = N
                            notifier=notifier or LocalOutbox()),
         **({} if keyring is None else {DELIVER: delivery.kind(config=WebhookConfig(
             allowed_hosts=settings.webhook_hosts, timeout=settings.webhook_timeout_seconds), keyring=keyring)}),
+        POST_NOTE: posting.kind(tickets or TicketConfig()),
     }
 
 

@@ -148,17 +148,17 @@ class OutboxRunner:
                     log.exception("job %s (%s) failed", job_id, kind_name)
                 error = str(exc) if hasattr(exc, "retryable") else f"{type(exc).__name__}: {exc}"
                 self._failed(kind, job_id, token, error, retryable=retryable,
-                             retry_after=getattr(exc, "retry_after", None))
+                             retry_after=getattr(exc, "retry_after", None), retry_at=getattr(exc, "retry_at", None))
             else:
                 with unit_of_work(self.factory) as session:
                     if not outbox.complete(session, job_id, token):
                         log.warning("job %s (%s) finished after its lease was lost", job_id, kind_name)
 
     def _failed(self, kind: Kind, job_id: int, token: str, error: str, *, retryable: bool,
-                retry_after: float | None) -> None:
+                retry_after: float | None, retry_at=None) -> None:
         with unit_of_work(self.factory) as session:
             job = outbox.settle_failure(session, job_id, token, error, policy=kind.policy, retryable=retryable,
-                                        retry_after=retry_after)
+                                        retry_after=retry_after, retry_at=retry_at)
             if job is not None and kind.on_exhausted is not None:
                 kind.on_exhausted(session, job, f"{kind.description} failed after {job.attempts} attempt(s): "
                                                 f"{error}. Escalated to support.")

@@ -69,7 +69,6 @@ class TicketNoteStatus(StrEnum):
     QUEUED = "queued"
     POSTED = "posted"
     FAILED = "failed"  # the tool kept refusing it (the swap is not affected)
-    SKIPPED = "skipped"  # no connector is configured for the ticket's system
 
 
 class TicketNote(Base):

@@ -170,8 +170,8 @@ class OutboxJob(Base):
     # Set at each claim; the worker holding it is the only one whose writes about the job count.
     lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
-    # Jobs of one lane (e.g. one webhook endpoint) run one at a time, in order; other lanes of the same
-    # kind run beside them, so one slow receiver holds up only its own lane.
+    # Jobs of one lane (e.g. one webhook endpoint) run one at a time, in the order queued; other lanes
+    # of the same kind run beside them, so one slow receiver holds up only its own lane.
     lane: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -40,7 +40,8 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
         )
     worker, address = data.worker, data.worker.address
     swap = SwapRequest(
-        ticket_system=data.ticket.system, ticket_id=data.ticket.id, status=SwapStatus.RECEIVED.value,
+        ticket_system=data.ticket.system, ticket_id=data.ticket.id, ticket_sys_id=data.ticket.sys_id,
+        status=SwapStatus.RECEIVED.value,
         worker_name=worker.name, given_name=worker.given_name, language=worker.language.replace("-", "_"),
         manager_email=str(worker.manager_email) if worker.manager_email else None, worker_email=str(worker.email), worker_phone=worker.phone,
         worker_timezone=worker.timezone, street1=address.street1, street2=address.street2, city=address.city,
@@ -83,7 +84,8 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
     position = (repository.waitlist_position(session, swap)
                 if swap.status == SwapStatus.BACKORDERED else None)
     return SwapRead(
-        id=swap.id, ticket_system=swap.ticket_system, ticket_id=swap.ticket_id, status=SwapStatus(swap.status),
+        id=swap.id, ticket_system=swap.ticket_system, ticket_id=swap.ticket_id, ticket_sys_id=swap.ticket_sys_id,
+        status=SwapStatus(swap.status),
         return_mode=swap.return_mode, worker_name=swap.worker_name, given_name=swap.given_name, worker_email=swap.worker_email,
         city=swap.city, country=swap.country, model_id=swap.model_id, category=swap.category,
         profile_id=swap.profile_id, broken_unit=swap.broken_code, needed_by=swap.needed_by,

@@ -25,6 +25,9 @@ class Ticket(Input):
     system: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                                              pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
     id: Short
+    sys_id: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-f]{32}$")] | None = \
+        Field(default=None, description="ServiceNow: the record's sys_id, which notes are posted to (`id` is the "
+                                        "number people read, INC…)")
 
 
 class DeliveryAddress(Input):
@@ -127,6 +130,7 @@ class SwapRead(Output):
     id: int
     ticket_system: str
     ticket_id: str
+    ticket_sys_id: str | None = None
     status: SwapStatus
     return_mode: ReturnMode
     worker_name: str

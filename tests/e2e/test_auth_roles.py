@@ -86,6 +86,7 @@ POLICY = {
     ("GET", "/api/v1/models/{model_id}"): READ,
     ("PATCH", "/api/v1/models/{model_id}"): ADMIN,
     ("GET", "/api/v1/notifications"): READ,
+    ("GET", "/api/v1/ticket-notes"): READ,
     ("GET", "/api/v1/webhook-deliveries"): ADMIN,
     ("POST", "/api/v1/webhook-deliveries/replay"): ADMIN,
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/replay"): ADMIN,

@@ -2,11 +2,11 @@
 `webhook-signature`: HMAC-SHA256 over `id.timestamp.body`, with the maintained `standardwebhooks`
 package), with a 10 s timeout and no redirects.
 
-Each attempt is recorded on the delivery (status, latency, the first 2 KB of the answer), and the
-next one is queued in that same transaction on the spec's schedule: at once, then after 5 s, 5 min,
-30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h (± 10% jitter), or later when the receiver's
-`Retry-After` says so. A 410 disables the endpoint; so does failing for three days (support is told).
-The job itself always succeeds: the delivery row, not the outbox, keeps the schedule."""
+Each attempt is recorded on the delivery (status, latency, the first 2 KB of the answer) with when
+the next one is due, on the spec's schedule: at once, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+14 h, 20 h and 24 h (± 10% jitter), or later when the receiver's `Retry-After` says so. The same job
+is tried again then (`Retry.retry_at`), so an endpoint's lane keeps its deliveries in the order they
+happened. A 410 disables the endpoint; so does failing for three days (support is told)."""
 
 import random
 import time
@@ -20,11 +20,11 @@ from standardwebhooks.webhooks import Webhook
 
 from app import clock
 from app.db import unit_of_work
-from app.integrations.webhooks import fanout, repository, secrets, urlguard
+from app.integrations.webhooks import repository, secrets, urlguard
 from app.keyring import Keyring
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.notify.queue import queue_service_alert
-from app.outbox import JobContext, Kind
+from app.outbox import JobContext, Kind, RetryPolicy
 from app.retry_after import parse_retry_after
 
 SCHEDULE = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
@@ -41,6 +41,17 @@ class WebhookConfig:
     allowed_hosts: frozenset[str]
     timeout: float = 10.0
     concurrency: int = 4  # endpoints served at once by one worker (each endpoint one at a time)
+
+
+class Retry(Exception):
+    """The delivery failed and is due again at `retry_at` (the outbox keeps the job in its lane)."""
+
+    retryable = True
+    retry_after = None
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 @dataclass(frozen=True)
@@ -121,7 +132,6 @@ def record(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoin
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = now + next_delay(delivery.attempts, attempt.retry_after)
-        fanout.queue_delivery(session, endpoint.id, delivery.id, due=delivery.next_attempt_at)
 
 
 def deliver(ctx: JobContext, *, config: WebhookConfig, keyring: Keyring,
@@ -152,10 +162,14 @@ def deliver(ctx: JobContext, *, config: WebhookConfig, keyring: Keyring,
         ctx.fence(session)  # a worker that lost this job records nothing (the new holder sends again)
         delivery = repository.get_delivery(session, delivery_id, for_update=True)
         endpoint = repository.get_endpoint(session, delivery.endpoint_id, for_update=True)
-        if delivery.status == DeliveryStatus.PENDING:
-            record(session, delivery, endpoint, attempt)
+        if delivery.status != DeliveryStatus.PENDING:
+            return
+        record(session, delivery, endpoint, attempt)
+        retry_at = delivery.next_attempt_at
+    if retry_at is not None:
+        raise Retry(f"attempt {delivery.attempts}: {attempt.error}", retry_at)
 
 
 def kind(*, config: WebhookConfig, keyring: Keyring, client: Callable[[], httpx.Client] = httpx.Client) -> Kind:
     return Kind(lambda ctx: deliver(ctx, config=config, keyring=keyring, client=client), "Sending a webhook",
-                concurrency=config.concurrency)
+                RetryPolicy(max_attempts=ATTEMPTS + 1), concurrency=config.concurrency)

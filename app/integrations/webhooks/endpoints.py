@@ -38,6 +38,8 @@ def update(session: Session, endpoint_id: int, data: EndpointUpdate, *, allowed_
     if data.enabled is not None:
         if data.enabled and not endpoint.enabled:
             endpoint.failing_since = endpoint.disabled_reason = None
+        elif not data.enabled and endpoint.enabled:
+            repository.fail_pending(session, endpoint.id, "endpoint disabled by an admin")
         endpoint.enabled = data.enabled
     endpoint.updated_at = clock.now()
     session.flush()

@@ -18,10 +18,6 @@ from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 DELIVER = "deliver_webhook"
 
 
-def lane_of(endpoint_id: int) -> str:
-    return f"webhook:{endpoint_id}"
-
-
 def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return not endpoint.event_types or event_type in endpoint.event_types
 
@@ -35,7 +31,7 @@ def body_of(message_id: str, event_type: str, data: dict, at) -> str:
 
 
 def queue_delivery(session: Session, endpoint_id: int, delivery_id: int, *, due=None) -> None:
-    outbox.enqueue(session, DELIVER, {"delivery_id": delivery_id}, due=due, lane=lane_of(endpoint_id))
+    outbox.enqueue(session, DELIVER, {"delivery_id": delivery_id}, due=due, lane=repository.lane_of(endpoint_id))
 
 
 def on_event(session: Session, event: Event) -> None:

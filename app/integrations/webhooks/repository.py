@@ -5,8 +5,14 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from app import outbox
 from app.errors import NotFound
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+
+def lane_of(endpoint_id: int) -> str:
+    """An endpoint's deliveries go out one at a time, in the order they happened."""
+    return f"webhook:{endpoint_id}"
 
 
 def enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
@@ -51,7 +57,9 @@ def deliveries_query(*, endpoint_id: int | None, status: str | None, event_type:
 
 
 def fail_pending(session: Session, endpoint_id: int, reason: str) -> int:
-    """A disabled endpoint's deliveries still waiting fail with it (they can be replayed later)."""
+    """A disabled endpoint's deliveries still waiting fail with it (they can be replayed later), and
+    their jobs leave its lane."""
+    outbox.drop_lane(session, lane_of(endpoint_id))
     return session.execute(update(WebhookDelivery).where(
         WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == DeliveryStatus.PENDING,
     ).values(status=DeliveryStatus.FAILED, error=reason, next_attempt_at=None)).rowcount or 0

@@ -1,0 +1,34 @@
+"""The SQL of ticket notes."""
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import TicketNote
+
+
+def notes_query(*, swap_id: int | None, status: str | None) -> Select:
+    stmt = select(TicketNote)
+    if swap_id is not None:
+        stmt = stmt.where(TicketNote.swap_id == swap_id)
+    if status is not None:
+        stmt = stmt.where(TicketNote.status == status)
+    return stmt
+
+
+def note_for_update(session: Session, note_id: int) -> TicketNote | None:
+    return session.scalars(select(TicketNote).where(TicketNote.id == note_id).with_for_update()).first()
+
+
+def add(session: Session, row: TicketNote) -> int | None:
+    """Inserts the note; None when one with its dedupe key exists already (queued by another process
+    at the same moment included)."""
+    if session.scalar(select(TicketNote.id).where(TicketNote.dedupe_key == row.dedupe_key)) is not None:
+        return None
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row.id
