@@ -257,6 +257,7 @@ def test_deliveries_of_a_time_range_can_be_replayed(client, keys, world, app, re
     ("https://169.254.169.254/latest/meta-data", "non-public address"),
     ("https://user:pw@example.com/hooks", "credentials"),
     ("ftp://example.com/hooks", "422"),
+    ("http://[::1/hooks", "not a valid URL"),
 ])
 def test_endpoints_must_be_public_https_unless_allowed(client, keys, make_app, url, why):
     from fastapi.testclient import TestClient
@@ -328,3 +329,38 @@ def test_a_hanging_receiver_holds_up_neither_other_endpoints_nor_booking(make_ap
         finally:
             runner.stopping.set()
             worker.join(timeout=10)
+
+
+def test_stock_dipping_below_par_is_told_once_a_dip(client, keys, world, app, receiver, frozen_clock):
+    def watch():  # the par-level watch runs every 5 minutes
+        frozen_clock.advance(minutes=5)
+        run_due(app)
+
+    register(client, keys, receiver.url, event_types=["stock.below_par"])
+    assert client.put(f"/api/v1/depots/{world['lon']['id']}/par-levels/{world['model']['id']}",
+                      json={"min_ready": 2}, headers=keys["admin"]).status_code == 200
+    world["spare"](), world["spare"]()
+    watch()
+    assert receiver.types() == []  # at par
+    post_swap(client, keys, swap_body(world["model"]["id"], ticket="IT-1"))  # 1 ready of 2
+    watch()
+    watch()
+    assert receiver.types() == ["stock.below_par"]
+    data = receiver.received[0].json["data"]
+    assert (data["depot_code"], data["model_sku"], data["ready"], data["par_level"], data["below_par"]) == \
+        ("LON", "LAT-5440", 1, 2, True)
+    world["spare"]()  # back at par
+    watch()
+    post_swap(client, keys, swap_body(world["model"]["id"], ticket="IT-2"))  # and under it again
+    watch()
+    assert receiver.types() == ["stock.below_par", "stock.below_par"]
+
+
+def test_a_cancelled_swap_is_told(client, keys, world, app, receiver):
+    register(client, keys, receiver.url, event_types=["swap.cancelled"])
+    world["spare"]()
+    swap = post_swap(client, keys, swap_body(world["model"]["id"])).json()
+    assert client.post(f"/api/v1/swap-requests/{swap['id']}/cancel", json={"reason": "fixed by itself"},
+                       headers=keys["support"]).status_code == 200
+    run_due(app)
+    assert receiver.types() == ["swap.cancelled"] and receiver.received[0].json["data"]["status"] == "cancelled"

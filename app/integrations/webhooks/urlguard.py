@@ -24,8 +24,11 @@ def resolve(host: str, port: int) -> list[str]:
 
 def check(url: str, allowed_hosts: frozenset[str]) -> None:
     """Raises `Refused` (a 422) saying why `url` may not receive webhooks."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed [IPv6 literal
+        raise Refused("The endpoint URL is not a valid URL.", field="url") from None
     if not host or parts.scheme not in ("https", "http"):
         raise Refused("The endpoint URL must be an absolute https:// URL.", field="url")
     if parts.username or parts.password:
