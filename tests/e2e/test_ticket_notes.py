@@ -147,3 +147,16 @@ def test_settings_naming_an_unknown_tool_stop_the_start(make_app):
     with pytest.raises(ValueError, match="acme"):
         make_app(ticket_systems=json.dumps({"acme": {"type": "remedy", "base_url": "https://x", "user": "u",
                                                      "secret": "s"}}))
+
+
+def test_a_note_for_a_tool_no_longer_configured_fails_without_touching_the_swap(service, keys, tools, make_app):
+    c = service["client"]
+    tools["jira"].add_ticket("ITSM-9")
+    service["spare"]()
+    swap = post_swap(c, keys, swap_body(service["model"]["id"], ticket="ITSM-9")).json()  # notes queued
+    without = make_app(ticket_systems="")  # restarted with Jira taken out of the settings
+    run_due(without)
+    failed = notes(c, keys, swap["id"])
+    assert {n["status"] for n in failed} == {"failed"} and "no longer configured" in failed[0]["error"]
+    assert tools["jira"].comments("ITSM-9") == []
+    assert c.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()["status"] == "label_booked"

@@ -31,12 +31,12 @@ def post(ctx: JobContext, *, config: TicketConfig,
         note = repository.note_for_update(session, note_id)
         if note is None or note.status != TicketNoteStatus.QUEUED:
             return
-        system = config.systems.get(note.system)
+        name, system = note.system, config.systems.get(note.system)
         ticket, body, public = note.ticket_id, note.body, note.public
         note.attempts += 1
         ctx.fence(session)
     if system is None:
-        raise TicketError(f"ticket system '{note.system}' is no longer configured", retryable=False)
+        raise TicketError(f"ticket system '{name}' is no longer configured", retryable=False)
     try:
         posted = connect(system).post_comment(ticket, body, public=public)
     except TicketError as exc:
