@@ -65,47 +65,30 @@ def _lock(session: Session, stmt, entity):
     return stmt  # SQLite: the whole transaction already holds the write lock (BEGIN IMMEDIATE)
 
 
-def ready_candidates(session: Session, need: Need, limit: int = 1000) -> list[Candidate]:
-    """Ready units that could serve `need` (read without locks; the caller locks one at a time)."""
-    stmt = (
-        select(SpareUnit.id, SpareUnit.model_id, DeviceModel.category, SpareUnit.depot_id,
-               SpareUnit.profile_id, SpareUnit.is_stale, SpareUnit.configured_at)
-        .join(DeviceModel, DeviceModel.id == SpareUnit.model_id)
-        .where(SpareUnit.state == UnitState.READY)
-    )
+def pick_ready(session: Session, need: Need, depot_rank: dict[int, int]) -> SpareUnit | None:
+    """The best ready unit for `need`, locked: chosen by the database in `allocation.preference_key`'s
+    order (current image, requested model, the depot delivering soonest — `depot_rank`, 0 soonest —,
+    longest configured, id), over every ready unit however many there are. On PostgreSQL the row is
+    taken `FOR UPDATE SKIP LOCKED`: a unit another transaction holds is passed over, never waited for."""
+    substitute = [SpareUnit.model_id != need.model_id] if need.model_id is not None else []  # a category: none
+    soonest = case(depot_rank, value=SpareUnit.depot_id, else_=len(depot_rank))
+    stmt = select(SpareUnit.id).where(SpareUnit.state == UnitState.READY)
     if need.model_id is not None:
-        stmt = stmt.where(SpareUnit.model_id.in_({need.model_id, *need.substitute_ids}))
+        stmt = stmt.where(SpareUnit.model_id.in_(sorted({need.model_id, *need.substitute_ids})))
     else:
-        stmt = stmt.where(DeviceModel.category == need.category)
+        stmt = stmt.join(DeviceModel, DeviceModel.id == SpareUnit.model_id).where(DeviceModel.category == need.category)
     if need.profile_id is not None:
         stmt = stmt.where(SpareUnit.profile_id == need.profile_id)
-    stmt = stmt.order_by(SpareUnit.configured_at, SpareUnit.id).limit(limit)
-    return [
-        Candidate(unit_id=i, model_id=m, category=c, depot_id=d, profile_id=p, is_stale=bool(s), configured_at=at)
-        for i, m, c, d, p, s, at in session.execute(stmt)
-    ]
+    stmt = stmt.order_by(SpareUnit.is_stale, *substitute, soonest, SpareUnit.configured_at.is_not(None),
+                         SpareUnit.configured_at, SpareUnit.id).limit(1)
+    unit_id = session.scalar(_lock(session, stmt, SpareUnit))
+    return session.get(SpareUnit, unit_id) if unit_id is not None else None
 
 
 def candidate_of(session: Session, unit: SpareUnit) -> Candidate:
     return Candidate(unit_id=unit.id, model_id=unit.model_id, category=unit.model.category,
                      depot_id=unit.depot_id, profile_id=unit.profile_id, is_stale=unit.is_stale,
                      configured_at=unit.configured_at)
-
-
-def lock_first_ready(session: Session, ranked_ids: list[int], chunk_size: int = 25) -> SpareUnit | None:
-    """The first unit of `ranked_ids` (in that order) that is still ready and not held by another
-    transaction, locked. One round trip per chunk: PostgreSQL locks only the row LIMIT 1 returns."""
-    for start in range(0, len(ranked_ids), chunk_size):
-        chunk = ranked_ids[start : start + chunk_size]
-        rank = case({unit_id: i for i, unit_id in enumerate(chunk)}, value=SpareUnit.id)
-        stmt = (select(SpareUnit.id).where(SpareUnit.id.in_(chunk), SpareUnit.state == UnitState.READY)
-                .order_by(rank).limit(1))
-        if is_postgres(session):
-            stmt = stmt.with_for_update(skip_locked=True)
-        unit_id = session.scalar(stmt)
-        if unit_id is not None:
-            return session.get(SpareUnit, unit_id)
-    return None
 
 
 def depot_calendars(session: Session) -> dict[int, DepotCalendar]:

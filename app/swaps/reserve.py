@@ -14,7 +14,7 @@ from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import Reservation, SpareUnit, SwapRequest
 from app.swaps import repository
-from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line, rank_candidates
+from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line, soonest_first
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import move
 
@@ -32,11 +32,11 @@ def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
     now = clock.now()
     promised = {depot_id: promised_delivery(cal, now, transit_days(cal, swap))
                 for depot_id, cal in calendars.items()}
-    ranked = {c.unit_id: c for c in rank_candidates(need, repository.ready_candidates(session, need), promised)}
-    unit = repository.lock_first_ready(session, list(ranked))
+    unit = repository.pick_ready(session, need, soonest_first(promised))
     if unit is None:
         return False
-    _reserve(session, swap, unit, ranked[unit.id], need=need, calendar=calendars[unit.depot_id], actor=actor)
+    _reserve(session, swap, unit, repository.candidate_of(session, unit), need=need,
+             calendar=calendars[unit.depot_id], actor=actor)
     return True
 
 
