@@ -16,6 +16,7 @@ from app.integrations.webhooks import catalog, repository
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 DELIVER = "deliver_webhook"
+ENDPOINTS_KEY = "webhook_endpoints"
 
 
 def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
@@ -34,8 +35,17 @@ def queue_delivery(session: Session, endpoint_id: int, delivery_id: int, *, due=
     outbox.enqueue(session, DELIVER, {"delivery_id": delivery_id}, due=due, lane=repository.lane_of(endpoint_id))
 
 
+def _endpoints(session: Session) -> list[WebhookEndpoint]:
+    """The enabled endpoints, read once per transaction (an intake records several events)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(ENDPOINTS_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = session.info[ENDPOINTS_KEY] = (transaction, repository.enabled_endpoints(session))
+    return cached[1]
+
+
 def on_event(session: Session, event: Event) -> None:
-    endpoints = repository.enabled_endpoints(session)
+    endpoints = _endpoints(session)
     if not endpoints:
         return
     now = clock.now()
