@@ -15,6 +15,7 @@ from app import migrations
 from app.auth.keys import Role, create_api_key, revoke_api_key
 from app.db import unit_of_work
 from app.errors import DomainError
+from app.serving import default_workers, serve_processes
 from app.settings import get_settings
 
 app = typer.Typer(help="Spares inventory and courier-swap service.", no_args_is_help=True)
@@ -158,6 +159,8 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     demo: Annotated[bool, typer.Option(help="migrate, seed demo data, print a fresh admin key")] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="server processes (default: one per core on "
+                                                            "PostgreSQL, one on SQLite)")] = None,
 ) -> None:
     """Run the HTTP API (and, on the embedded default, the background jobs)."""
     import uvicorn
@@ -182,7 +185,11 @@ def serve(
             _, plain = create_api_key(session, name=name, roles=[Role.ADMIN.value])
         typer.echo(f"\nAdmin API key ({name}), shown once:\n  {plain}\n"
                    f"Try: curl -H 'Authorization: Bearer {plain}' http://{host}:{port}/api/v1/stock\n")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    workers = workers or default_workers(get_settings().database_url)
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    else:
+        serve_processes(host, port, workers)
 
 
 @app.command()
