@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from app.api import (
     catalog,
@@ -56,8 +57,10 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         if owns_service:
             service.engine.dispose()
 
-    app = FastAPI(title="Spares & courier-swap service", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    # The docs pages (/docs, /redoc) with their assets served from the installed fastapi-offline
+    # package: they work with no internet (FastAPI's own load them from a CDN).
+    app = FastAPIOffline(title="Spares & courier-swap service", version="0.1.0", description=DESCRIPTION,
+                         lifespan=lifespan, static_url="/docs/assets")
     app.state.settings = settings
     app.state.service = service
     app.state.engine = service.engine

@@ -19,8 +19,9 @@ CAPABILITY_URLS = {
     ("GET", "/sim/track/{tracking_number}"),
     ("POST", "/webhooks/shippo/{secret}"),
 }
-# Pages whose HTML holds no data: their script calls the API with a key the person types in.
-PUBLIC_PAGES = {("GET", "/scan")}
+# Pages whose HTML holds no data: their script calls the API with a key the person types in (the
+# scan station), or reads the public OpenAPI document (the API docs).
+PUBLIC_PAGES = {("GET", "/scan"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 UNPROTECTED = HEALTH_PROBES | SCRAPES | CAPABILITY_URLS | PUBLIC_PAGES
 
 
