@@ -31,6 +31,7 @@ def serve_processes(host: str, port: int, workers: int, log_level: str = "info")
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="spares-metrics-"))
+    folder = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="spares-metrics-"))
+    os.makedirs(folder, exist_ok=True)
     config = uvicorn.Config("app.asgi:app", host=host, port=port, workers=workers, log_level=log_level)
     Multiprocess(config, sockets=[tcp_listener(host, port)]).run()
