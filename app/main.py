@@ -2,6 +2,7 @@
 
 import threading
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -26,6 +27,7 @@ from app.api import (
 )
 from app.api.guard import RequestGuard
 from app.api.pagination import Cursors
+from app.auth.keys import KeyCache
 from app.bootstrap import Service, bootstrap
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.state.carrier = service.carrier
     app.state.keyring = service.keyring
     app.state.cursors = Cursors(app.state.keyring)
+    app.state.key_cache = KeyCache(timedelta(seconds=settings.auth_cache_seconds))
     problems.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
                        larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})

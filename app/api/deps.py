@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.api.guard import CHALLENGE, STATE_KEY
 from app.api.pagination import Cursors
-from app.auth.keys import Role
+from app.auth.keys import Caller, Role
 from app.db import unit_of_work
-from app.models import ApiKey
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -34,7 +33,7 @@ CursorsDep = Annotated[Cursors, Depends(get_cursors)]
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer spk_…`")
 
 
-def allow(*roles: Role) -> Callable[..., ApiKey]:
+def allow(*roles: Role) -> Callable[..., Caller]:
     """Dependency that admits keys holding one of `roles` (admin is always admitted)."""
     allowed = frozenset({Role.ADMIN, *roles})
 
@@ -43,7 +42,7 @@ def allow(*roles: Role) -> Callable[..., ApiKey]:
         # Declared so the OpenAPI document shows the scheme; the key was already checked by
         # `guard.RequestGuard`, before the body was read.
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> ApiKey:
+    ) -> Caller:
         key = getattr(request.state, STATE_KEY, None)
         if key is None:  # only reachable if a route outside /api/ asks for a key: refuse, never admit
             raise HTTPException(401, "An API key is required: send 'Authorization: Bearer <key>'.",
@@ -60,7 +59,7 @@ def allow(*roles: Role) -> Callable[..., ApiKey]:
 
 
 ANY_ROLE = (Role.SUPPORT, Role.WAREHOUSE, Role.INTEGRATION)
-Reader = Annotated[ApiKey, Depends(allow(*ANY_ROLE))]
-Admin = Annotated[ApiKey, Depends(allow())]
-Warehouse = Annotated[ApiKey, Depends(allow(Role.WAREHOUSE))]
-Support = Annotated[ApiKey, Depends(allow(Role.SUPPORT, Role.INTEGRATION))]
+Reader = Annotated[Caller, Depends(allow(*ANY_ROLE))]
+Admin = Annotated[Caller, Depends(allow())]
+Warehouse = Annotated[Caller, Depends(allow(Role.WAREHOUSE))]
+Support = Annotated[Caller, Depends(allow(Role.SUPPORT, Role.INTEGRATION))]

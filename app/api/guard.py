@@ -2,7 +2,8 @@
 
 - under /api/ the caller is authenticated: no valid key is a 401 and the body is never read (FastAPI
   reads and parses a body before it runs any dependency). The key found goes to the route's role check
-  through the request state, so it is looked up once;
+  through the request state, so it is looked up once; a key seen in the last AUTH_CACHE_SECONDS is
+  not looked up at all (so a revocation takes that long, at most, to reach every process);
 - a body over the limit is a 413 problem: at once when its Content-Length says so, else as soon as the
   bytes read pass it (chunked uploads);
 - a NUL character in the path or query string is a 422 problem: no text field takes one (PostgreSQL
@@ -18,7 +19,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_JSON, problem_body
-from app.auth.keys import authenticate
+from app.auth.keys import Caller, KeyCache, authenticate, caller_of
 
 API_PREFIX = "/api/"
 STATE_KEY = "api_key"
@@ -50,8 +51,9 @@ class RequestGuard:
         headers = Headers(scope=scope)
         if scope["path"].startswith(API_PREFIX):
             token = bearer_token(headers)
-            key = None if token is None else await anyio.to_thread.run_sync(
-                _lookup, scope["app"].state.session_factory, token)
+            cache = scope["app"].state.key_cache
+            key = None if token is None else cache.get(token) or await anyio.to_thread.run_sync(
+                _lookup, scope["app"].state.session_factory, cache, token)
             if key is None:
                 detail = ("An API key is required: send 'Authorization: Bearer <key>'." if token is None
                           else "The API key is unknown or revoked.")
@@ -87,11 +89,16 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-def _lookup(factory, token: str):
+def _lookup(factory, cache: KeyCache, token: str) -> Caller | None:
     # A short session of its own: no transaction stays open for the request (on SQLite every
     # transaction holds the write lock).
     with factory() as session:
-        return authenticate(session, token)
+        row = authenticate(session, token)
+    if row is None:
+        return None
+    caller = caller_of(row)
+    cache.put(token, caller)
+    return caller
 
 
 async def _problem(scope: Scope, receive: Receive, send: Send, status: int, title: str, detail: str,

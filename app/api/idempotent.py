@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.api.problems import PROBLEM_JSON, domain_problem_body
+from app.auth.keys import Caller
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError
-from app.models import ApiKey
 from app.swaps import idempotency
 
 IN_PROGRESS = 0
@@ -59,7 +59,7 @@ def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
     return Response(stored.body, status_code=stored.status, media_type=media_type, headers=headers)
 
 
-def run(request: Request, *, api_key: ApiKey, key: str | None, payload: dict, action: Action) -> Response:
+def run(request: Request, *, api_key: Caller, key: str | None, payload: dict, action: Action) -> Response:
     factory = request.app.state.session_factory
     if key is not None:
         idempotency.check_key(key)

@@ -2,6 +2,10 @@
 
 import hashlib
 import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -43,6 +47,46 @@ def create_api_key(session: Session, *, name: str, roles: list[str]) -> tuple[Ap
     session.add(row)
     session.flush()
     return row, plain
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: what the routes need of its key."""
+
+    id: int
+    name: str
+    roles: tuple[str, ...]
+
+
+class KeyCache:
+    """Keys seen recently, by hash, for `ttl`: most requests are then authenticated without the
+    database. A revoked key stops working within `ttl` on every process (each reads the key again
+    once its entry is that old); unknown keys are never cached."""
+
+    def __init__(self, ttl: timedelta, size: int = 1024) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: OrderedDict[str, tuple[Caller, datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, plain: str) -> Caller | None:
+        digest = hash_key(plain)
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None or clock.now() >= entry[1]:
+                return None
+            self._entries.move_to_end(digest)
+            return entry[0]
+
+    def put(self, plain: str, caller: Caller) -> None:
+        with self._lock:
+            self._entries[hash_key(plain)] = (caller, clock.now() + self.ttl)
+            self._entries.move_to_end(hash_key(plain))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def caller_of(row: ApiKey) -> Caller:
+    return Caller(id=row.id, name=row.name, roles=tuple(row.roles))
 
 
 def authenticate(session: Session, plain: str) -> ApiKey | None:

@@ -206,14 +206,28 @@ def test_a_key_with_several_roles_gets_the_union(client, session_factory):
     assert client.post("/api/v1/depots", headers=headers, json={}).status_code == 403
 
 
-def test_revoking_a_key_takes_effect_on_the_next_request(client, session_factory):
+def test_revoking_a_key_takes_effect_within_the_auth_cache_bound(client, session_factory, frozen_clock):
+    """Keys seen in the last AUTH_CACHE_SECONDS (30) are not read again: a revocation reaches every
+    process within that bound, and not later."""
     with unit_of_work(session_factory) as session:
         _, plain = create_api_key(session, name="soon-gone", roles=["support"])
     headers = {"Authorization": f"Bearer {plain}"}
     assert client.get("/api/v1/stock", headers=headers).status_code == 200
     with unit_of_work(session_factory) as session:
         revoke_api_key(session, "soon-gone")
+    frozen_clock.advance(seconds=29)
+    assert client.get("/api/v1/stock", headers=headers).status_code == 200  # within the stated bound
+    frozen_clock.advance(seconds=1)
     assert client.get("/api/v1/stock", headers=headers).status_code == 401
+    frozen_clock.advance(seconds=60)
+    assert client.get("/api/v1/stock", headers=headers).status_code == 401
+
+
+def test_a_key_never_seen_is_refused_at_once_after_revocation(client, session_factory):
+    with unit_of_work(session_factory) as session:
+        _, plain = create_api_key(session, name="gone-unused", roles=["support"])
+        revoke_api_key(session, "gone-unused")
+    assert client.get("/api/v1/stock", headers={"Authorization": f"Bearer {plain}"}).status_code == 401
 
 
 def test_only_the_sha256_of_a_key_is_stored(session_factory):
@@ -262,7 +276,8 @@ def test_bad_roles_and_duplicate_names_are_refused(session_factory):
         create_api_key(session, name="y", roles=[])
 
 
-def test_the_cli_creates_a_key_shown_once_and_revokes_it(client, monkeypatch, database_url, session_factory):
+def test_the_cli_creates_a_key_shown_once_and_revokes_it(client, monkeypatch, database_url, session_factory,
+                                                        frozen_clock):
     from typer.testing import CliRunner
 
     from app import cli
@@ -280,6 +295,7 @@ def test_the_cli_creates_a_key_shown_once_and_revokes_it(client, monkeypatch, da
             assert s.scalar(select(ApiKey.key_hash).where(ApiKey.name == "jira-bot")) == hash_key(plain)
         revoked = CliRunner().invoke(cli.app, ["revoke-api-key", "jira-bot"])
         assert revoked.exit_code == 0 and "revoked jira-bot" in revoked.output
+        frozen_clock.advance(seconds=30)  # past the auth cache's bound
         assert client.get("/api/v1/swap-requests", headers=headers).status_code == 401
         unknown = CliRunner().invoke(cli.app, ["revoke-api-key", "nobody"])
         assert unknown.exit_code == 1 and "No API key named 'nobody'" in unknown.output
