@@ -34,7 +34,7 @@ def create_swap_request(body: SwapCreate, request: Request, key: Support, idempo
 
     def action(session):
         swap, token = intake.create_swap(session, body, actor=key.name)
-        read = intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}")
+        read = intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}", new=True)
         replay = read.model_copy(update={"tracking_url": None, "tracking_url_note": (
             "The tracking link is shown once, in the first answer to this request, and is not kept. "
             f"POST /api/v1/swap-requests/{swap.id}/tracking-link issues a new one (the old one then stops "

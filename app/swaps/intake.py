@@ -56,7 +56,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
             session.flush()
     except IntegrityError:  # the same ticket, inserted concurrently
         raise Conflict(f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.") from None
-    token = tracking_link.issue(session, swap)
+    token = tracking_link.issue(session, swap, first=True)
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")
     allocated = allocate(session, swap, actor=actor)
@@ -80,7 +80,9 @@ def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: s
     return swap
 
 
-def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None = None) -> SwapRead:
+def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None = None, new: bool = False) -> SwapRead:
+    """The swap as the API shows it. `new`: taken in by this transaction, so it has no shipments,
+    follow-up or escalations yet (they are not read)."""
     position = (repository.waitlist_position(session, swap)
                 if swap.status == SwapStatus.BACKORDERED else None)
     return SwapRead(
@@ -95,9 +97,10 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
         depot_code=swap.depot.code if swap.depot else None, ship_date=swap.ship_date,
         promised_date=swap.promised_date, waitlist_position=position, priority=swap.priority, created_at=swap.created_at,
         return_plan=swap.return_plan, tracking_url=tracking_url,
-        shipments=[ShipmentRead.model_validate(s) for s in repository.shipments(session, swap.id)],
-        follow_up=FollowUpRead.model_validate(f) if (f := repository.follow_up_of(session, swap.id)) else None,
-        escalations=[EscalationRead.model_validate(e) for e in repository.escalations_of(session, swap.id)],
+        shipments=[] if new else [ShipmentRead.model_validate(s) for s in repository.shipments(session, swap.id)],
+        follow_up=None if new else (FollowUpRead.model_validate(f) if (f := repository.follow_up_of(session, swap.id))
+                                    else None),
+        escalations=[] if new else [EscalationRead.model_validate(e) for e in repository.escalations_of(session, swap.id)],
         timeline=journey(repository.timeline(session, swap.id)),
     )
 

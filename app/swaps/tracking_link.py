@@ -23,11 +23,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(session: Session, swap: SwapRequest, *, purpose: str = API) -> str:
-    """A new token for the swap. An API link replaces the swap's earlier API link; links sent in
-    messages stay valid (the worker may open any of them)."""
+def issue(session: Session, swap: SwapRequest, *, purpose: str = API, first: bool = False) -> str:
+    """A new token for the swap. An API link replaces the swap's earlier API link (`first`: the swap
+    was just taken in and has none); links sent in messages stay valid (the worker may open any)."""
     now = clock.now()
-    if purpose == API:
+    if purpose == API and not first:
         session.execute(update(TrackingLink).where(TrackingLink.swap_id == swap.id, TrackingLink.purpose == API,
                                                    TrackingLink.revoked_at.is_(None)).values(revoked_at=now))
     token = secrets.token_urlsafe(24)
