@@ -167,7 +167,15 @@ def serve(
 
     from app.main import create_app
 
-    # Tracking and label links point at this server unless a public address is configured.
+    get_settings.cache_clear()
+    if not demo and "public_base_url" not in get_settings().model_fields_set:
+        # Workers open the links in their messages on their phones: a guessed address would send
+        # them to a server they cannot reach. Only the demo, on this machine, may go without.
+        typer.echo("error: set PUBLIC_BASE_URL (e.g. https://spares.example.com): the address workers' tracking "
+                   "links and the carrier's webhooks use. Only `serve --demo` links to this machine by itself.",
+                   err=True)
+        raise typer.Exit(2)
+    # The demo's tracking and label links point at this server.
     public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # a wildcard is no address to link to
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{public_host}:{port}")
     get_settings.cache_clear()

@@ -4,7 +4,7 @@ from datetime import time
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     @property
     def webhook_hosts(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip())
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.shippo_api_key and not self.webhook_secrets:
+            raise ValueError("SHIPPO_API_KEY is set but SHIPPO_WEBHOOK_SECRETS is empty: Shippo's tracking webhooks "
+                             "could not be recognised (set the secret in the webhook URL you gave Shippo)")
+        return self
 
     @field_validator("database_url")
     @classmethod

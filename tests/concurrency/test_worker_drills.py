@@ -43,6 +43,7 @@ def factory(settings):
 class Workers:
     def __init__(self, settings, standin: ShippoStandin):
         self.env = {**os.environ, "DATABASE_URL": settings.database_url, "SHIPPO_API_KEY": "shippo_test_abc",
+                    "SHIPPO_WEBHOOK_SECRETS": settings.shippo_webhook_secrets,
                     "SHIPPO_BASE_URL": standin.url, "LOG_LEVEL": "WARNING", "OUTBOX_LEASE_SECONDS": str(LEASE),
                     "OUTBOX_RETRY_SECONDS": "1", "SHIPPO_TIMEOUT_SECONDS": "5",
                     "TRACKING_POLL_QUIET_SECONDS": "86400"}

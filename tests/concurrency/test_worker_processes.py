@@ -37,6 +37,7 @@ def test_two_worker_processes_book_each_swap_once(client, keys, settings, standi
         assert post_swap(client, keys, body).json()["status"] == "allocated"
 
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SHIPPO_API_KEY": "shippo_test_abc",
+           "SHIPPO_WEBHOOK_SECRETS": settings.shippo_webhook_secrets,
            "SHIPPO_BASE_URL": standin.url, "LOG_LEVEL": "WARNING"}
     spares = str(Path(sys.executable).with_name("spares"))
     workers = [subprocess.Popen([spares, "worker"], env=env, stdout=subprocess.DEVNULL) for _ in range(2)]

@@ -73,6 +73,7 @@ def test_simulate_walks_a_booked_swap_to_delivered_then_returned(on, database_ur
 def test_simulate_refuses_to_run_against_shippo(on, database_url, monkeypatch):
     runner = on(database_url)
     monkeypatch.setenv("SHIPPO_API_KEY", "shippo_test_x")
+    monkeypatch.setenv("SHIPPO_WEBHOOK_SECRETS", "a-webhook-secret-for-shippo")
     get_settings.cache_clear()
     result = runner.invoke(cli.app, ["simulate", "1"])
     assert result.exit_code == 1 and "simulated carrier only" in result.output

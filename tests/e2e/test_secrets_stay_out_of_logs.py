@@ -39,7 +39,8 @@ def test_served_access_log_hides_tokens_and_webhook_secrets(client, keys, settin
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": settings.database_url,
-           "SHIPPO_WEBHOOK_SECRETS": settings.shippo_webhook_secrets, "RUN_BACKGROUND_JOBS": "false"}
+           "SHIPPO_WEBHOOK_SECRETS": settings.shippo_webhook_secrets, "RUN_BACKGROUND_JOBS": "false",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     spares = str(Path(sys.executable).with_name("spares"))
     server = subprocess.Popen([spares, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)

@@ -74,7 +74,8 @@ def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     (tmp_path / "metrics").mkdir()
     server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
