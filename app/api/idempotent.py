@@ -71,14 +71,16 @@ def run(request: Request, *, api_key: Caller, key: str | None, payload: dict, ac
     for _ in range(5):
         session: Session = factory()
         try:
-            stored = idempotency.lookup(session, api_key_id=api_key.id, key=key, request_hash=request_hash)
-            if stored is not None:
+            # Claim the key; a concurrent request with the same key blocks here until we commit.
+            if not idempotency.claim(session, api_key_id=api_key.id, key=key, request_hash=request_hash,
+                                     response=idempotency.StoredResponse(IN_PROGRESS, b"", {})):
+                stored = idempotency.lookup(session, api_key_id=api_key.id, key=key, request_hash=request_hash)
+                if stored is None:  # claimed by a request that then rolled back: try again
+                    session.rollback()
+                    continue
                 if stored.status == IN_PROGRESS:
                     raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
                 return _respond(stored, replayed=True)
-            # Claim the key; a concurrent request with the same key blocks here until we commit.
-            idempotency.store(session, api_key_id=api_key.id, key=key, request_hash=request_hash,
-                              response=idempotency.StoredResponse(IN_PROGRESS, b"", {}))
             first, stored = _render(request, session, action)
             idempotency.settle(session, api_key_id=api_key.id, key=key, response=stored)
             session.commit()

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import is_postgres
 from app.errors import BadRequest, Unprocessable
 from app.models import IdempotencyRecord
 
@@ -55,14 +57,17 @@ def lookup(session: Session, *, api_key_id: int, key: str, request_hash: str) ->
     return StoredResponse(record.response_status, record.response_body, record.response_headers or {})
 
 
-def store(session: Session, *, api_key_id: int, key: str, request_hash: str, response: StoredResponse) -> None:
-    """Adds the record and flushes: a concurrent holder of the same key makes this block (PostgreSQL)
-    or fail with IntegrityError once it commits, and the caller replays that first response."""
-    session.add(IdempotencyRecord(
+def claim(session: Session, *, api_key_id: int, key: str, request_hash: str, response: StoredResponse) -> bool:
+    """Claims the key in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`): True when this
+    request holds it now. False when it was claimed before: `lookup` then says what to answer. A
+    concurrent holder that has not committed yet makes this wait (PostgreSQL; SQLite serialises
+    writers), so the first response is the one replayed."""
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = dialect.insert(IdempotencyRecord).values(
         api_key_id=api_key_id, key=key, request_hash=request_hash, response_status=response.status,
         response_body=response.body, response_headers=response.headers, created_at=clock.now(),
-    ))
-    session.flush()
+    ).on_conflict_do_nothing(index_elements=["api_key_id", "key"]).returning(IdempotencyRecord.id)
+    return session.execute(stmt).first() is not None
 
 
 def settle(session: Session, *, api_key_id: int, key: str, response: StoredResponse) -> None:
