@@ -138,8 +138,8 @@ def deliver(ctx: JobContext, *, config: WebhookConfig, keyring: Keyring,
             client: Callable[[], httpx.Client]) -> None:
     delivery_id = ctx.payload["delivery_id"]
     with unit_of_work(ctx.factory) as session:
-        delivery = repository.get_delivery(session, delivery_id, for_update=True)
-        if delivery.status != DeliveryStatus.PENDING:
+        delivery = repository.find_delivery(session, delivery_id, for_update=True)
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:  # its endpoint was deleted, or done
             return
         endpoint = repository.get_endpoint(session, delivery.endpoint_id)
         if not endpoint.enabled:
@@ -147,7 +147,7 @@ def deliver(ctx: JobContext, *, config: WebhookConfig, keyring: Keyring,
             return
         now = clock.now()
         signing = _signing_secrets(keyring, endpoint, session, now)
-        url, body, message_id = endpoint.url, delivery.body, delivery.message_id
+        url, body, message_id, endpoint_id = endpoint.url, delivery.body, delivery.message_id, endpoint.id
     try:
         urlguard.check(url, config.allowed_hosts)
     except urlguard.Refused as refused:
@@ -160,9 +160,10 @@ def deliver(ctx: JobContext, *, config: WebhookConfig, keyring: Keyring,
             attempt = post(http, url, body, headers, config.timeout)
     with unit_of_work(ctx.factory) as session:
         ctx.fence(session)  # a worker that lost this job records nothing (the new holder sends again)
-        delivery = repository.get_delivery(session, delivery_id, for_update=True)
-        endpoint = repository.get_endpoint(session, delivery.endpoint_id, for_update=True)
-        if delivery.status != DeliveryStatus.PENDING:
+        # The endpoint's row before the delivery's, the order disabling an endpoint locks them in.
+        endpoint = repository.find_endpoint(session, endpoint_id, for_update=True)
+        delivery = repository.find_delivery(session, delivery_id, for_update=True)
+        if endpoint is None or delivery is None or delivery.status != DeliveryStatus.PENDING:
             return
         record(session, delivery, endpoint, attempt)
         retry_at = delivery.next_attempt_at

@@ -24,17 +24,25 @@ def list_endpoints(session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
 
 
-def get_endpoint(session: Session, endpoint_id: int, *, for_update: bool = False) -> WebhookEndpoint:
+def find_endpoint(session: Session, endpoint_id: int, *, for_update: bool = False) -> WebhookEndpoint | None:
     stmt = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-    row = session.scalars(stmt.with_for_update() if for_update else stmt).first()
+    return session.scalars(stmt.with_for_update() if for_update else stmt).first()
+
+
+def get_endpoint(session: Session, endpoint_id: int, *, for_update: bool = False) -> WebhookEndpoint:
+    row = find_endpoint(session, endpoint_id, for_update=for_update)
     if row is None:
         raise NotFound(f"No webhook endpoint with id {endpoint_id}.")
     return row
 
 
-def get_delivery(session: Session, delivery_id: int, *, for_update: bool = False) -> WebhookDelivery:
+def find_delivery(session: Session, delivery_id: int, *, for_update: bool = False) -> WebhookDelivery | None:
     stmt = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
-    row = session.scalars(stmt.with_for_update() if for_update else stmt).first()
+    return session.scalars(stmt.with_for_update() if for_update else stmt).first()
+
+
+def get_delivery(session: Session, delivery_id: int, *, for_update: bool = False) -> WebhookDelivery:
+    row = find_delivery(session, delivery_id, for_update=for_update)
     if row is None:
         raise NotFound(f"No webhook delivery with id {delivery_id}.")
     return row
