@@ -47,3 +47,4 @@ lint: $(STAMP)
 ## Benchmarks (need PostgreSQL on 127.0.0.1:5432); numbers go in bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.swap_throughput --requests 1000 --concurrency 32
+	$(BIN)/python -m bench.allocation_scale
