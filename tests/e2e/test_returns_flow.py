@@ -25,8 +25,7 @@ def bench(client, keys, frozen_clock, app):
     lon = f.depot(client, admin, "LON")
     model = f.model(client, admin, sku="LAT-5440")
     prof = f.profile(client, admin, version="v2")
-    fresh = {"profile_id": prof["id"], "profile_version": "v2", "last_tested_at": "2026-11-23T10:00:00Z",
-             "last_charged_at": "2026-11-23T10:00:00Z", "box_contents": ["charger"]}
+    fresh = f.fit_to_ship(prof, box_contents=["charger"])
 
     def spare(depot=lon, **over):
         return f.unit(client, keys["warehouse"], model["id"], depot["id"], **{**fresh, **over})

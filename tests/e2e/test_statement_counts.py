@@ -56,8 +56,7 @@ def test_hot_paths_send_no_more_statements_than_today(client, keys, app, counted
     lon = f.depot(client, keys["admin"], "LON")
     model = f.model(client, keys["admin"], sku="LAT-5440")
     prof = f.profile(client, keys["admin"], version="v2")
-    fresh = {"profile_id": prof["id"], "profile_version": "v2", "last_tested_at": "2026-11-23T10:00:00Z",
-             "last_charged_at": "2026-11-23T10:00:00Z"}
+    fresh = f.fit_to_ship(prof)
     spares = [f.unit(client, keys["warehouse"], model["id"], lon["id"], **fresh) for _ in range(2)]
     n = counted("intake, allocated", lambda: post_swap(client, keys, swap_body(model["id"], ticket="IT-1")))
     assert n <= CEILINGS["intake, allocated"]

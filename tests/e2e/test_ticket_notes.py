@@ -38,9 +38,7 @@ def service(make_app, keys, tools, frozen_clock):
         prof = f.profile(c, admin, version="v2")
 
         def spare():
-            return f.unit(c, keys["warehouse"], model["id"], lon["id"], profile_id=prof["id"], profile_version="v2",
-                          last_tested_at="2026-11-23T10:00:00Z", last_charged_at="2026-11-23T10:00:00Z",
-                          box_contents=["charger"])
+            return f.unit(c, keys["warehouse"], model["id"], lon["id"], **f.fit_to_ship(prof, box_contents=["charger"]))
 
         yield {"app": app, "client": c, "lon": lon, "model": model, "spare": spare}
 

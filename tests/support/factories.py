@@ -47,6 +47,13 @@ def unit(client, headers, model_id, depot_id, state="ready", **over):
     return ok(client.post("/api/v1/units", json=body, headers=headers), 201)
 
 
+def fit_to_ship(profile: dict, **over) -> dict:
+    """A unit's fields that let it be packed: on its profile's current image, tested and charged
+    the day before the tests' Tuesday."""
+    return {"profile_id": profile["id"], "profile_version": profile["current_version"],
+            "last_tested_at": "2026-11-23T10:00:00Z", "last_charged_at": "2026-11-23T10:00:00Z", **over}
+
+
 def swap_body(model_id=None, ticket="IT-1", **over):
     body = {
         "ticket": {"system": "jira", "id": ticket},
