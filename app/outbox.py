@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -67,20 +67,17 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
     session.execute(dialect.insert(OutboxJob).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
-def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str],
-              busy_lanes: Collection[str] = ()) -> OutboxJob | None:
+def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> OutboxJob | None:
     """The next due job of one of `kinds` (or one whose worker's lease ran out), marked in flight
     under a new lease token. A lane is first in, first out: a job in a lane waits until every job
-    queued before it in its lane is done or failed (its retries included), in any process; `busy_lanes`
-    (this process's) are skipped at once. The caller commits before doing anything else."""
+    queued before it in its lane is done or failed (its retries included), in any process. The
+    caller commits before doing anything else."""
     if not kinds:
         return None
     now = clock.now()
     other = aliased(OutboxJob)
     lane_free = ~exists().where(other.lane == OutboxJob.lane, other.id < OutboxJob.id,
                                 other.status.in_([JobStatus.PENDING, JobStatus.IN_FLIGHT]))
-    if busy_lanes:
-        lane_free = and_(OutboxJob.lane.not_in(sorted(busy_lanes)), lane_free)
     stmt = (
         select(OutboxJob)
         .where(OutboxJob.kind.in_(sorted(kinds)), or_(

@@ -78,9 +78,10 @@ class KeyCache:
             return entry[0]
 
     def put(self, plain: str, caller: Caller) -> None:
+        digest = hash_key(plain)
         with self._lock:
-            self._entries[hash_key(plain)] = (caller, clock.now() + self.ttl)
-            self._entries.move_to_end(hash_key(plain))
+            self._entries[digest] = (caller, clock.now() + self.ttl)
+            self._entries.move_to_end(digest)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 

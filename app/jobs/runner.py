@@ -73,19 +73,19 @@ class OutboxRunner:
         self.factory, self.carrier, self.kinds, self.lease = factory, carrier, kinds, lease
         self.stopping = stopping or threading.Event()
 
-    def claim(self, kinds, busy_lanes=()) -> tuple[int, str, dict, str, str | None] | None:
+    def claim(self, kinds) -> tuple[int, str, dict, str] | None:
         if self.stopping.is_set():
             return None
         with unit_of_work(self.factory) as session:
-            job = outbox.claim_one(session, lease=self.lease, kinds=kinds, busy_lanes=busy_lanes)
-            return None if job is None else (job.id, job.kind, dict(job.payload or {}), job.lease_token, job.lane)
+            job = outbox.claim_one(session, lease=self.lease, kinds=kinds)
+            return None if job is None else (job.id, job.kind, dict(job.payload or {}), job.lease_token)
 
     def run_one(self, kinds=None) -> bool:
         """Claim and run one due job (of `kinds`, default all); False when none was due."""
         claimed = self.claim(self.kinds if kinds is None else kinds)
         if claimed is None:
             return False
-        self.run(*claimed[:4])
+        self.run(*claimed)
         return True
 
     def run_until_idle(self, limit: int = 1000, kinds=None) -> int:
@@ -97,17 +97,16 @@ class OutboxRunner:
     def run_forever(self, idle_seconds: float = 1.0) -> None:
         """Until `stopping` is set; then each job under way stops at its next fence (or finishes).
         Each job runs in a thread of its own: at most `concurrency` jobs of a kind at once (one unless
-        the kind says more), and never two of one lane."""
-        running: dict[int, tuple[str, str | None, threading.Thread]] = {}
+        the kind says more); a lane's next job is not claimable while one of it runs (`claim_one`)."""
+        running: dict[int, tuple[str, threading.Thread]] = {}
         wake = threading.Event()
         while not self.stopping.is_set():
-            for job_id in [j for j, (_, _, t) in running.items() if not t.is_alive()]:
-                running.pop(job_id)[2].join()
-            in_flight = Counter(kind for kind, _, _ in running.values())
+            for job_id in [j for j, (_, t) in running.items() if not t.is_alive()]:
+                running.pop(job_id)[1].join()
+            in_flight = Counter(kind for kind, _ in running.values())
             free = {k for k, kind in self.kinds.items() if in_flight[k] < kind.concurrency}
-            busy_lanes = {lane for _, lane, _ in running.values() if lane is not None}
             try:
-                claimed = self.claim(free, busy_lanes)
+                claimed = self.claim(free)
             except Exception:  # the database went away: wait and try again, never die
                 log.exception("outbox runner: claiming failed")
                 claimed = None
@@ -118,14 +117,14 @@ class OutboxRunner:
 
             def work(claimed=claimed) -> None:
                 try:
-                    self.run(*claimed[:4])
+                    self.run(*claimed)
                 finally:
                     wake.set()
 
             thread = threading.Thread(target=work, name=f"job-{claimed[1]}", daemon=True)
-            running[claimed[0]] = (claimed[1], claimed[4], thread)
+            running[claimed[0]] = (claimed[1], thread)
             thread.start()
-        for _, _, thread in running.values():
+        for _, thread in running.values():
             thread.join()
 
     def run(self, job_id: int, kind_name: str, payload: dict, token: str) -> None:

@@ -187,6 +187,11 @@ def escalations_of(session: Session, swap_id: int) -> list[Escalation]:
     return list(session.scalars(select(Escalation).where(Escalation.swap_id == swap_id).order_by(Escalation.id)))
 
 
+def last_event(session: Session, swap_id: int) -> SwapEvent | None:
+    return session.scalars(select(SwapEvent).where(SwapEvent.swap_id == swap_id)
+                           .order_by(SwapEvent.id.desc()).limit(1)).first()
+
+
 def timeline(session: Session, swap_id: int) -> list[SwapEvent]:
     return list(session.scalars(select(SwapEvent).where(SwapEvent.swap_id == swap_id).order_by(SwapEvent.id)))
 

@@ -88,8 +88,8 @@ def delivered(session: Session, swap: SwapRequest) -> Note:
 
 
 def _last_message(session: Session, swap: SwapRequest) -> str:
-    timeline = swaps.timeline(session, swap.id)
-    return timeline[-1].message if timeline else ""
+    last = swaps.last_event(session, swap.id)
+    return last.message if last else ""
 
 
 def exception(session: Session, swap: SwapRequest) -> Note:
