@@ -4,7 +4,6 @@ runs, and the ASGI entry point builds the app from the environment."""
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from app.db import make_engine
 from app.jobs import work
 from app.settings import get_settings
 from tests.support import factories as f
+from tests.support.servers import free_port
 from tests.support.service import SWAP_JOB_KINDS
 
 
@@ -79,16 +79,12 @@ def test_simulate_refuses_to_run_against_shippo(on, database_url, monkeypatch):
     assert result.exit_code == 1 and "simulated carrier only" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.any_database  # the embedded default is SQLite by definition
 def test_serve_demo_is_a_working_service_from_nothing(tmp_path):
     """The README's first command on a fresh machine: migrate, seed, print a key, serve."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SHIPPO_", "PUBLIC_BASE"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
     spares = str(Path(sys.executable).with_name("spares"))

@@ -7,7 +7,6 @@ import fnmatch
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from app.db import unit_of_work
 from app.settings import Settings
 from tests.support import factories as f
 from tests.support.factories import swap_body
+from tests.support.servers import free_port
 from tests.support.service import BASE_SETTINGS, worker_factory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,16 +108,12 @@ def test_the_compose_file_runs_postgres_migrations_two_api_processes_and_two_wor
         assert ":?" in env["SECRET_KEY"] and ":?" in env["PUBLIC_BASE_URL"]  # compose refuses to start without
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.postgres_only
 @pytest.mark.live_db
 def test_the_layout_as_processes_carries_a_swap(database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false",
            "SECRET_KEY": "layout-test-secret", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "SWEEP_EVERY_SECONDS": "1"}

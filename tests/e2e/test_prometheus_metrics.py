@@ -2,7 +2,6 @@
 shared across two real server processes in multiprocess mode."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support import factories as f
 from tests.support.factories import post_swap, swap_body
 from tests.support.loop import run_due
+from tests.support.servers import free_port
 from tests.support.webhook_receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,10 +76,6 @@ def test_a_metrics_token_is_required_when_set(make_app, keys):
         assert c.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"}).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.live_db
@@ -88,7 +84,7 @@ def test_two_server_processes_share_their_request_counts(database_url, tmp_path)
     folder.mkdir()
     env = {**os.environ, "DATABASE_URL": database_url, "PROMETHEUS_MULTIPROC_DIR": str(folder),
            "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false"}
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [subprocess.Popen([sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port",
                                  str(p), "--log-level", "warning"], cwd=ROOT, env=env) for p in ports]
     try:

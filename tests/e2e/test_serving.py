@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.serving import default_workers, tcp_listener
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,9 +71,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.live_db
 def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}

@@ -35,9 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.servers import BackgroundServer
 
 OWNER = "standin@example.com"
 AUTH = re.compile(r"^ShippoToken shippo_(test|live)_\w+$")
@@ -131,9 +133,9 @@ class Faults:
         return not self.paths or any(path.startswith(p) for p in self.paths)
 
 
-class ShippoStandin:
+class ShippoStandin(BackgroundServer):
     def __init__(self, port: int = 0) -> None:
-        self.port = port
+        super().__init__(port)
         self.requests: list[Recorded] = []
         self.addresses: dict[str, dict] = {}
         self.parcels: dict[str, dict] = {}
@@ -152,40 +154,11 @@ class ShippoStandin:
         self._random = Faults()
         self._rng = random.Random(0)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        server.daemon_threads = True  # a delayed answer must not block shutdown
-        self._server = server
-        # A short poll interval keeps shutdown (and so each test) fast.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _handler(self):
+        return _handler_for(self)
 
     # -- test controls ------------------------------------------------------------------------
 

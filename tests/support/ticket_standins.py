@@ -35,10 +35,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import count
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
+
+from tests.support.servers import BackgroundServer
 
 JIRA_USER, JIRA_TOKEN = "spares-bot@example.com", "jira-api-token-5ecr3t-0123456789"
 ZENDESK_USER, ZENDESK_TOKEN = "spares-bot@example.com", "zendesk-api-token-5ecr3t-0123456789"
@@ -90,47 +92,24 @@ def _shape_problem(payload: Any, fields: dict[str, type]) -> str | None:
     return None
 
 
-class _Standin(ABC):
+class _Standin(BackgroundServer, ABC):
     """What the stand-ins share: the server, the requests, the tickets and comments, the faults."""
 
     type: ClassVar[str]  # the tool, as in the settings' "type"
 
     def __init__(self, *, user: str, secret: str, port: int = 0) -> None:
-        self.user, self.secret, self.port = user, secret, port
+        super().__init__(port)
+        self.user, self.secret = user, secret
         self.requests: list[Recorded] = []
         self._comments: dict[str, list[dict]] = {}  # ticket id → its comments, oldest first
         self._arranged: list[_Arranged] = []  # for the next requests, in the order arranged
         self._ids = count(10001)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        self._server.daemon_threads = True  # a hanging answer must not hold up shutdown
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()  # fmt: skip
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _handler(self):
+        return _handler_for(self)
 
     # -- what tests arrange and look at -------------------------------------------------------
 

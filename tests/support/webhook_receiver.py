@@ -13,8 +13,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.servers import BackgroundServer
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,16 @@ class Received:
         return json.loads(self.body)
 
 
-class Receiver:
+class Receiver(BackgroundServer):
     def __init__(self, path: str = "/hooks") -> None:
+        super().__init__()
         self.path = path
         self.received: list[Received] = []
         self._answers: deque[tuple[int, str | None]] = deque()
         self._hang = 0.0
         self._lock = threading.Lock()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +51,7 @@ class Receiver:
                     status, retry_after = receiver._answers.popleft() if receiver._answers else (204, None)
                     hang = receiver._hang
                 if hang:
-                    time.sleep(hang)
+                    receiver._stopping.wait(hang)  # a stopping server lets it go
                 try:
                     self.send_response(status)
                     if retry_after is not None:
@@ -62,9 +66,11 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return Handler
+
+    @property
+    def url(self) -> str:
+        return super().url + self.path
 
     def answer(self, status: int, *, retry_after: str | None = None, times: int = 1) -> None:
         with self._lock:
@@ -76,11 +82,3 @@ class Receiver:
 
     def types(self) -> list[str]:
         return [r.json["type"] for r in self.received]
-
-    def __enter__(self) -> Self:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
