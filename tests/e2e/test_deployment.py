@@ -21,7 +21,7 @@ from app.db import unit_of_work
 from app.settings import Settings
 from tests.support import factories as f
 from tests.support.factories import swap_body
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until_serving
 from tests.support.service import BASE_SETTINGS, worker_factory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,12 +130,7 @@ def test_the_layout_as_processes_carries_a_swap(database_url, tmp_path):
     headers = {"Authorization": f"Bearer {key}"}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as api:
-            for _ in range(150):
-                try:
-                    if api.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_serving(f"http://127.0.0.1:{port}/readyz")
             depot = f.depot(api, headers, "LON")
             model = f.model(api, headers, sku="LAT-5440")
             f.unit(api, headers, model["id"], depot["id"])

@@ -4,7 +4,6 @@ shared across two real server processes in multiprocess mode."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support import factories as f
 from tests.support.factories import post_swap, swap_body
 from tests.support.loop import run_due
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until_serving
 from tests.support.webhook_receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,12 +88,7 @@ def test_two_server_processes_share_their_request_counts(database_url, tmp_path)
                                  str(p), "--log-level", "warning"], cwd=ROOT, env=env) for p in ports]
     try:
         for port in ports:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_serving(f"http://127.0.0.1:{port}/healthz")
         for port, n in zip(ports, (3, 2), strict=True):
             for _ in range(n):
                 assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200

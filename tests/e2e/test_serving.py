@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.serving import default_workers, tcp_listener
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,12 +79,7 @@ def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_
     server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for _ in range(150):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_serving(f"http://127.0.0.1:{port}/healthz")
         deadline = time.monotonic() + 15
         while len(_children(server.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -100,7 +95,7 @@ def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_
         conn.close()
         served = sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
                      if s.name == "spares_http_requests_total" and s.labels.get("route") == "/healthz")
-        assert served == 20
+        assert served == 20 + 1  # and the readiness poll
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
     finally:

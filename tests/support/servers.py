@@ -3,6 +3,7 @@ and stopped as a context manager, and a free port for a server a test starts as 
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -12,6 +13,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, *, timeout: float = 60.0) -> None:
+    """Until `url` answers 200: a served process imports the app first (slower on a cold, busy machine)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer 200 within {timeout:g} s")
+        time.sleep(0.1)
 
 
 class BackgroundServer:
