@@ -14,9 +14,10 @@ class SpareUnit(Base):
     __tablename__ = "spare_units"
     __table_args__ = (
         Index("ix_spare_units_pick", "model_id", "state", "depot_id"),
-        # Allocation reads ready units only: a small index however large the fleet of other states.
-        Index("ix_spare_units_ready", "model_id", "configured_at", "id", postgresql_where=text("state = 'ready'"),
-              sqlite_where=text("state = 'ready'")),
+        # Allocation probes the head of each (model, depot) group of ready units, in the ranking's
+        # order: a small index however large the fleet of other states, one probe however deep the stock.
+        Index("ix_spare_units_ready_pick", "model_id", "depot_id", "configured_at", "id",
+              postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

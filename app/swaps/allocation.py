@@ -64,13 +64,6 @@ def preference_key(need: Need, unit: Candidate, promised: dict[int, date]) -> tu
     )
 
 
-def soonest_first(promised: dict[int, date]) -> dict[int, int]:
-    """Each depot's place by promised date (0: soonest; depots promising the same day share one), the
-    form in which the database ranks candidates by `preference_key`."""
-    days = sorted(set(promised.values()))
-    return {depot_id: days.index(day) for depot_id, day in promised.items()}
-
-
 def rank_candidates(need: Need, units: list[Candidate], promised: dict[int, date]) -> list[Candidate]:
     """The units that fit `need`, best first: the specification the database's pick
     (`swaps.repository.pick_ready`) is tested against."""

@@ -1,8 +1,9 @@
 """All swap SQL. Methods that lock say so; on PostgreSQL they skip rows others hold."""
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, case, func, or_, select, true
+from sqlalchemy import Select, and_, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.db import is_postgres
@@ -21,7 +22,7 @@ from app.models import (
     SwapRequest,
 )
 from app.models.inventory import model_substitutes
-from app.swaps.allocation import Candidate, Need, WaitingSwap
+from app.swaps.allocation import Candidate, Need, WaitingSwap, rank_candidates
 from app.swaps.states import SwapStatus
 
 
@@ -65,24 +66,65 @@ def _lock(session: Session, stmt, entity):
     return stmt  # SQLite: the whole transaction already holds the write lock (BEGIN IMMEDIATE)
 
 
-def pick_ready(session: Session, need: Need, depot_rank: dict[int, int]) -> SpareUnit | None:
-    """The best ready unit for `need`, locked: chosen by the database in `allocation.preference_key`'s
-    order (current image, requested model, the depot delivering soonest — `depot_rank`, 0 soonest —,
-    longest configured, id), over every ready unit however many there are. On PostgreSQL the row is
-    taken `FOR UPDATE SKIP LOCKED`: a unit another transaction holds is passed over, never waited for."""
-    substitute = [SpareUnit.model_id != need.model_id] if need.model_id is not None else []  # a category: none
-    soonest = case(depot_rank, value=SpareUnit.depot_id, else_=len(depot_rank))
-    stmt = select(SpareUnit.id).where(SpareUnit.state == UnitState.READY)
-    if need.model_id is not None:
-        stmt = stmt.where(SpareUnit.model_id.in_(sorted({need.model_id, *need.substitute_ids})))
-    else:
-        stmt = stmt.join(DeviceModel, DeviceModel.id == SpareUnit.model_id).where(DeviceModel.category == need.category)
+def pick_ready(session: Session, need: Need, promised: dict[int, date]) -> SpareUnit | None:
+    """The best ready unit for `need`, locked, at a cost that does not grow with the stock.
+
+    Units fall into few groups (model × depot × current or stale image × configured or not); inside
+    a group the ranking's order is the index's (`ix_spare_units_ready_pick`: longest configured, then
+    id). So one statement reads the head of every group — an index probe each, however many units
+    wait behind it —, `allocation.rank_candidates` (the rule, stated once) ranks those heads, and the
+    best head's group is locked `FOR UPDATE SKIP LOCKED` on PostgreSQL: a unit another transaction
+    holds is passed over for the next in its group, never waited for. A group found all taken passes
+    to the next best head."""
+    models = _models_wanted(session, need)
+    groups = [_Group(m, d, stale, unconfigured) for m in models for d in sorted(promised)
+              for stale in (False, True) for unconfigured in (True, False)]
+    if not groups:
+        return None
+    heads = union_all(*(select(_head(g, need).subquery().c.id) for g in groups))
+    loaded = session.scalars(select(SpareUnit).where(SpareUnit.id.in_(heads))).unique().all()
+    ranked = rank_candidates(need, [candidate_of(session, u) for u in loaded], promised)
+    if not is_postgres(session):
+        # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE); the best head is the unit.
+        return session.get(SpareUnit, ranked[0].unit_id) if ranked else None
+    tried: set[_Group] = set()
+    for best in ranked:
+        group = _Group(best.model_id, best.depot_id, best.is_stale, best.configured_at is None)
+        if group in tried:
+            continue
+        tried.add(group)
+        stmt = _head(group, need, entity=True).with_for_update(of=SpareUnit, skip_locked=True)
+        unit = session.scalars(stmt.execution_options(populate_existing=True)).unique().one_or_none()
+        if unit is not None:
+            return unit
+    return None
+
+
+@dataclass(frozen=True)
+class _Group:
+    model_id: int
+    depot_id: int
+    stale: bool
+    unconfigured: bool
+
+
+def _head(group: _Group, need: Need, *, entity: bool = False) -> Select:
+    """The group's first ready unit in the ranking's order (an index probe on `ix_spare_units_ready_pick`)."""
+    stmt = select(SpareUnit if entity else SpareUnit.id).where(
+        SpareUnit.state == UnitState.READY, SpareUnit.model_id == group.model_id,
+        SpareUnit.depot_id == group.depot_id,
+        SpareUnit.configured_at.is_(None) if group.unconfigured else SpareUnit.configured_at.is_not(None),
+        SpareUnit.is_stale if group.stale else ~SpareUnit.is_stale)
     if need.profile_id is not None:
         stmt = stmt.where(SpareUnit.profile_id == need.profile_id)
-    stmt = stmt.order_by(SpareUnit.is_stale, *substitute, soonest, SpareUnit.configured_at.is_not(None),
-                         SpareUnit.configured_at, SpareUnit.id).limit(1)
-    unit_id = session.scalar(_lock(session, stmt, SpareUnit))
-    return session.get(SpareUnit, unit_id) if unit_id is not None else None
+    return stmt.order_by(SpareUnit.configured_at, SpareUnit.id).limit(1)
+
+
+def _models_wanted(session: Session, need: Need) -> list[int]:
+    if need.model_id is not None:
+        return sorted({need.model_id, *need.substitute_ids})
+    return list(session.scalars(select(DeviceModel.id).where(DeviceModel.category == need.category)
+                                .order_by(DeviceModel.id)))
 
 
 def candidate_of(session: Session, unit: SpareUnit) -> Candidate:

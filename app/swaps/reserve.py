@@ -14,7 +14,7 @@ from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import Reservation, SpareUnit, SwapRequest
 from app.swaps import repository
-from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line, soonest_first
+from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import move
 
@@ -32,7 +32,7 @@ def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
     now = clock.now()
     promised = {depot_id: promised_delivery(cal, now, transit_days(cal, swap))
                 for depot_id, cal in calendars.items()}
-    unit = repository.pick_ready(session, need, soonest_first(promised))
+    unit = repository.pick_ready(session, need, promised)
     if unit is None:
         return False
     _reserve(session, swap, unit, repository.candidate_of(session, unit), need=need,

@@ -10,7 +10,7 @@ import pytest
 from app.db import unit_of_work
 from app.models import SpareUnit
 from app.swaps import repository
-from app.swaps.allocation import Need, rank_candidates, soonest_first
+from app.swaps.allocation import Need, rank_candidates
 from tests.support import factories as f
 from tests.support.factories import post_swap, swap_body
 
@@ -58,10 +58,10 @@ def test_the_database_picks_what_the_ranking_rule_ranks_first(client, keys, cata
     with unit_of_work(session_factory) as session:
         units = [repository.candidate_of(session, u) for u in session.query(SpareUnit).filter_by(state="ready")]
         expected = rank_candidates(need, units, promised)
-        picked = repository.pick_ready(session, need, soonest_first(promised))
+        picked = repository.pick_ready(session, need, promised)
         assert (picked.id if picked else None) == (expected[0].unit_id if expected else None)
         category = rank_candidates(Need(category="laptop"), units, promised)
-        picked = repository.pick_ready(session, Need(category="laptop"), soonest_first(promised))
+        picked = repository.pick_ready(session, Need(category="laptop"), promised)
         assert (picked.id if picked else None) == (category[0].unit_id if category else None)
         session.rollback()
 
@@ -75,3 +75,27 @@ def test_with_more_than_a_thousand_ready_units_the_best_one_is_found_even_if_new
     import_units(client, keys, [*old, best])
     swap = post_swap(client, keys, swap_body(catalog["wanted"]["id"])).json()
     assert swap["status"] == "allocated" and swap["unit_asset_tag"] == "NEW1" and swap["needs_reimage"] is False
+
+
+@pytest.mark.postgres_only
+@pytest.mark.live_db
+def test_a_unit_another_transaction_holds_is_passed_over_for_the_next_in_its_group_then_the_next_group(
+        client, keys, catalog, session_factory):
+    """Two picks at once never wait on each other: the second gets the next unit of the same group, and
+    once a group is all held, the best head of another group."""
+    at = {"LON": T0, "MAN": T0 + timedelta(days=1)}
+    rows = [{"serial": f"C{n}", "asset_tag": f"C{n}", "model_sku": "LAT-5440", "depot_code": depot, "state": "ready",
+             "profile": "std", "profile_version": "v2", "configured_at": (at[depot] + timedelta(minutes=n)).isoformat()}
+            for n, depot in enumerate(["LON", "LON", "MAN"])]
+    import_units(client, keys, rows)
+    ids = {d["code"]: d["id"] for d in catalog["depots"]}
+    promised = {ids["LON"]: date(2026, 12, 2), ids["MAN"]: date(2026, 12, 3), ids["EDI"]: date(2026, 12, 3)}
+    need = Need(model_id=catalog["wanted"]["id"])
+    sessions = [session_factory() for _ in range(4)]
+    try:
+        picked = [repository.pick_ready(s, need, promised) for s in sessions]
+        assert [u.asset_tag if u else None for u in picked] == ["C0", "C1", "C2", None]
+    finally:
+        for s in sessions:
+            s.rollback()
+            s.close()
