@@ -84,7 +84,9 @@ def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Eng
               notifier: Notifier | None = None, **session_options) -> Service:
     if settings.clock_file:
         clock.set_clock(clock.FileClock(settings.clock_file))
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                   pool_overflow=settings.db_pool_overflow,
+                                   pool_recycle=settings.db_pool_recycle_seconds)
     notifier = notifier or make_notifier(email_url=settings.notify_email_url, sms_url=settings.notify_sms_url,
                                          support_url=settings.notify_support_url)
     tickets = ticket_config(settings)

@@ -4,17 +4,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, pool_size: int = 16, pool_overflow: int = 4, pool_recycle: int = 600,
+                **kwargs) -> Engine:
+    """SQLite: one file, serialised writers. PostgreSQL: a pool of `pool_size` connections kept open
+    (plus `pool_overflow`), each replaced once older than `pool_recycle` seconds. No ping before each
+    use: a connection found dead invalidates the pool, and the request is run again (`api.replay`)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _serialise_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_overflow, pool_recycle=pool_recycle,
+                         pool_pre_ping=False, **kwargs)
 
 
 def _serialise_sqlite(engine: Engine) -> None:
@@ -57,3 +61,18 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def insert_for(session: Session, entity):
+    """The dialect's INSERT (it has `on_conflict_do_nothing`): PostgreSQL's or SQLite's."""
+    return (postgresql if is_postgres(session) else sqlite).insert(entity)
+
+
+def insert_unless_exists(session: Session, row, *, key: str = "dedupe_key") -> int | None:
+    """Insert the new ORM object `row` in one `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`:
+    its id, or None when a row with its `key` exists already (queued by another process at the same
+    moment included). `row` itself is not added to the session."""
+    table = type(row).__table__
+    values = {c.key: v for c in table.columns if c.key != "id" and (v := getattr(row, c.key)) is not None}
+    stmt = insert_for(session, type(row)).values(**values).on_conflict_do_nothing(index_elements=[key])
+    return session.scalar(stmt.returning(table.c.id))

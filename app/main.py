@@ -4,6 +4,7 @@ import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -27,6 +28,7 @@ from app.api import (
 )
 from app.api.guard import RequestGuard
 from app.api.pagination import Cursors
+from app.api.replay import ReplayOnLostConnection
 from app.auth.keys import KeyCache
 from app.bootstrap import Service, bootstrap
 from app.logging import configure_logging
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Threads that end a request's transaction (see `deps.get_session`): one per pooled connection.
+        app.state.commit_limiter = anyio.CapacityLimiter(settings.db_pool_size + settings.db_pool_overflow)
         background = thread = None
         if settings.run_background_jobs:
             background = service.background_work()
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     problems.install(app)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes,
                        larger_bodies={"/api/v1/units/import": units.MAX_CSV_BYTES})
+    app.add_middleware(ReplayOnLostConnection)  # outside the guard: its key look-up is replayed too
     app.add_middleware(telemetry.RequestMetrics)  # outermost: counts what the guard refuses too
     app.state.metrics_registry = telemetry.registry_for(service.session_factory)
     for module in (health, catalog, units, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,

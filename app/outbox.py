@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import clock
-from app.db import is_postgres
+from app.db import insert_for, is_postgres
 from app.models import JobStatus, OutboxJob
 
 DEFAULT_LEASE = timedelta(seconds=30)
@@ -63,8 +62,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
     if dedupe_key is None:
         session.execute(insert(OutboxJob).values(**values))
         return
-    dialect = postgresql if is_postgres(session) else sqlite
-    session.execute(dialect.insert(OutboxJob).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    session.execute(insert_for(session, OutboxJob).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
 def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> OutboxJob | None:

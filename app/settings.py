@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     # An API key seen this recently is not read from the database again: a revoked key stops working
     # within this many seconds on every process.
     auth_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+    # Database connections per process (PostgreSQL): the API runs at most this many requests at once
+    # (its thread pool is sized to match), so a request never waits for a connection and none is opened
+    # and closed per request; `db_pool_overflow` more are kept for the in-process background work.
+    db_pool_size: int = Field(default=16, ge=1, le=200)
+    db_pool_overflow: int = Field(default=4, ge=0, le=100)
+    # A pooled connection older than this is replaced when next taken (no ping before each use); one
+    # found dead is replaced and the request run again, once, when nothing of it was committed.
+    db_pool_recycle_seconds: int = Field(default=600, ge=10)
     # Largest request body accepted, in bytes (CSV imports have their own, larger limit).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Run the outbox worker and scheduler inside the API process (the embedded default).

@@ -75,7 +75,7 @@ def _shared(database_template, tmp_path_factory):
     """The database, engine and app most tests share (each in a transaction of its own)."""
     url = databases.copy_of(database_template, tmp_path_factory.mktemp("shared"))
     settings = Settings(database_url=url, **BASE_SETTINGS)
-    engine = make_engine(url, pool_size=2, max_overflow=2) if ON_POSTGRES else make_engine(url)
+    engine = make_engine(url, pool_size=2, pool_overflow=2) if ON_POSTGRES else make_engine(url)
     service = bootstrap(settings, engine=engine)
     app = create_app(settings, service=service)
     with TestClient(app, raise_server_exceptions=False) as client:

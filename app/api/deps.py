@@ -1,24 +1,49 @@
 """Dependencies shared by every router, defined once as Annotated aliases."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.api import replay
 from app.api.guard import CHALLENGE, STATE_KEY
 from app.api.pagination import Cursors
 from app.auth.keys import Caller, Role
-from app.db import unit_of_work
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed when the handler has returned and its answer is built,
     but before a byte of it is sent (scope="function"): a 2xx always means committed. A commit that
-    fails raises, and the client gets a retryable 503 instead (see `problems`)."""
-    with unit_of_work(request.app.state.session_factory) as session:
+    fails raises, and the client gets a retryable 503 instead (see `problems`).
+
+    The commit runs in a thread of its own limiter (`commit_limiter`, as many as the pool has
+    connections), not the request threads': when every request thread waits for a connection, the
+    requests holding one can still commit and give theirs back."""
+    session = request.app.state.session_factory()
+    limiter = getattr(request.app.state, "commit_limiter", None)
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, request, session, False, limiter=limiter)
+        raise
+    await anyio.to_thread.run_sync(_end, request, session, True, limiter=limiter)
+
+
+def _end(request: Request, session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            replay.commit(request, session)
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.api import replay
 from app.api.problems import PROBLEM_JSON, domain_problem_body
 from app.auth.keys import Caller
-from app.db import unit_of_work
 from app.errors import Conflict, DomainError
 from app.swaps import idempotency
 
@@ -64,8 +64,15 @@ def run(request: Request, *, api_key: Caller, key: str | None, payload: dict, ac
     if key is not None:
         idempotency.check_key(key)
     if key is None:
-        with unit_of_work(factory) as session:
+        session = factory()
+        try:
             first, _ = _render(request, session, action)
+            replay.commit(request, session)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
         return _respond(first, replayed=False)
     request_hash = idempotency.fingerprint({"path": request.url.path, "body": payload})
     for _ in range(5):
@@ -83,7 +90,7 @@ def run(request: Request, *, api_key: Caller, key: str | None, payload: dict, ac
                 return _respond(stored, replayed=True)
             first, stored = _render(request, session, action)
             idempotency.settle(session, api_key_id=api_key.id, key=key, response=stored)
-            session.commit()
+            replay.commit(request, session)
             return _respond(first, replayed=False)
         except IntegrityError:
             session.rollback()  # someone else claimed the key and committed: loop to replay theirs

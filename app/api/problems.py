@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.replay import REPLAY_SAFE, lost_before_commit
 from app.errors import DomainError
 from app.logging import redact_path
 
@@ -87,8 +88,13 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     """The database went away or refused the commit (connection lost, serialization failure, lock
     timeout): the transaction was rolled back, so nothing changed and the same request may be sent
     again. A 503 with Retry-After says exactly that; it is never a 2xx."""
-    log.warning("database unavailable on %s %s: %s", request.method, redact_path(request.url.path),
-                type(getattr(exc, "orig", None) or exc).__name__)
+    if lost_before_commit(request.state, exc):
+        log.info("connection lost before commit on %s %s: run again", request.method,
+                 redact_path(request.url.path))
+        setattr(request.state, REPLAY_SAFE, True)  # `replay` drops this answer and runs the request again
+    else:
+        log.warning("database unavailable on %s %s: %s", request.method, redact_path(request.url.path),
+                    type(getattr(exc, "orig", None) or exc).__name__)
     return problem_response(request, 503, STATUS_TITLES[503],
                             "The database could not complete this request, so nothing was changed. "
                             "Retry the same request in a moment.", "unavailable",

@@ -1,24 +1,15 @@
 """The notifications' SQL."""
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db import insert_unless_exists
 from app.models import Notification
 
 
 def add(session: Session, row: Notification) -> int | None:
     """Inserts the notification; None when one with its dedupe key exists already."""
-    existing = session.scalar(select(Notification.id).where(Notification.dedupe_key == row.dedupe_key))
-    if existing is not None:
-        return None
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:  # queued at the same moment by another process
-        return None
-    return row.id
+    return insert_unless_exists(session, row)
 
 
 def get_for_update(session: Session, notification_id: int) -> Notification | None:
