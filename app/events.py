@@ -30,6 +30,7 @@ class SwapReceived(Event):
 
     swap_id: int
     outcome: str  # allocated | backordered
+    position: int | None = None  # backordered: the place in line it was given
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def received(session: Session, e: events.SwapReceived, *, config: NotifyConfig) 
     swap = _swap(session, e.swap_id)
     data = {"outcome": e.outcome}
     if e.outcome == "backordered":
-        data["position"] = swaps.waitlist_position(session, swap)
+        data["position"] = e.position if e.position is not None else swaps.waitlist_position(session, swap)
     queue(session, config, swap, "received", e.outcome, data=data)
 
 

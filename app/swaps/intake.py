@@ -19,7 +19,7 @@ from app.swaps.schemas import (
     SwapRead,
 )
 from app.swaps.states import CANCELLABLE, SwapStatus
-from app.swaps.timeline import add_event, move
+from app.swaps.timeline import add_event, move, written
 
 
 def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[SwapRequest, str]:
@@ -60,9 +60,9 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")
     allocated = allocate(session, swap, actor=actor)
-    if not allocated:
-        backorder(session, swap)
-    events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if allocated else "backordered"))
+    position = None if allocated else backorder(session, swap)
+    events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if allocated else "backordered",
+                                               position=position))
     return swap, token
 
 
@@ -82,9 +82,13 @@ def cancel_swap(session: Session, swap_id: int, data: CancelRequest, *, actor: s
 
 def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None = None, new: bool = False) -> SwapRead:
     """The swap as the API shows it. `new`: taken in by this transaction, so it has no shipments,
-    follow-up or escalations yet (they are not read)."""
-    position = (repository.waitlist_position(session, swap)
-                if swap.status == SwapStatus.BACKORDERED else None)
+    follow-up or escalations yet, and its timeline (with its place in line) is what this transaction
+    wrote: none of them is read back."""
+    timeline = written(session, swap.id) if new else repository.timeline(session, swap.id)
+    position = None
+    if swap.status == SwapStatus.BACKORDERED:
+        position = (next((e.data["position"] for e in reversed(timeline) if e.kind == SwapStatus.BACKORDERED), None)
+                    if new else repository.waitlist_position(session, swap))
     return SwapRead(
         id=swap.id, ticket_system=swap.ticket_system, ticket_id=swap.ticket_id, ticket_sys_id=swap.ticket_sys_id,
         status=SwapStatus(swap.status),
@@ -101,7 +105,7 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
         follow_up=None if new else (FollowUpRead.model_validate(f) if (f := repository.follow_up_of(session, swap.id))
                                     else None),
         escalations=[] if new else [EscalationRead.model_validate(e) for e in repository.escalations_of(session, swap.id)],
-        timeline=journey(repository.timeline(session, swap.id)),
+        timeline=journey(timeline),
     )
 
 

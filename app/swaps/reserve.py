@@ -40,7 +40,8 @@ def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
     return True
 
 
-def backorder(session: Session, swap: SwapRequest) -> None:
+def backorder(session: Session, swap: SwapRequest) -> int:
+    """Put the swap on the waitlist; returns its place in line."""
     swap.waiting_since = swap.waiting_since or clock.now()
     swap.unit = swap.depot = None
     swap.promised_date = swap.ship_date = None
@@ -51,6 +52,7 @@ def backorder(session: Session, swap: SwapRequest) -> None:
          "becomes ready is yours. We will write every day with where you stand, and as soon as it ships.",
          position=position)
     events.record(session, events.SwapBackordered(swap_id=swap.id, position=position))
+    return position
 
 
 def on_unit_ready(session: Session, event: UnitReady) -> None:

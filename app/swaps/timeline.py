@@ -8,11 +8,21 @@ from app import clock, events
 from app.models import SwapEvent, SwapRequest
 from app.swaps.states import SwapStatus, check_swap_transition
 
+_WRITTEN = "timeline_written"
+
+
+def written(session: Session, swap_id: int) -> list[SwapEvent]:
+    """The swap's timeline as this session wrote it (flushed): all there is of a swap taken in by this
+    transaction, so it need not be read back."""
+    session.flush()
+    return [e for e in session.info.get(_WRITTEN, []) if e.swap_id == swap_id]
+
 
 def add_event(session: Session, swap: SwapRequest, kind: str, message: str, **data: Any) -> SwapEvent:
     """A touchpoint on the timeline. One marked `escalated` is also an alert for support."""
     event = SwapEvent(swap_id=swap.id, kind=kind, message=message, data=data, at=clock.now())
     session.add(event)
+    session.info.setdefault(_WRITTEN, []).append(event)  # held here: the session's identity map holds it weakly
     if data.get("escalated"):
         session.flush()
         events.record(session, events.SupportAlert(swap_id=swap.id, kind=kind, message=message,

@@ -14,9 +14,9 @@ from tests.support.factories import hook, post_swap, scan, swap_body
 CEILINGS = {  # measured 2026-12-01 on PostgreSQL (savepoints not counted; SQLite sends one fewer on the
     # allocated paths: its pick needs no separate lock); the first request with a key reads it, later
     # ones within AUTH_CACHE_SECONDS do not
-    "intake, allocated": 21,
-    "intake, allocated, with an Idempotency-Key": 22,  # the key is cached by then; claimed in one statement
-    "intake, backordered": 18,
+    "intake, allocated": 20,
+    "intake, allocated, with an Idempotency-Key": 21,  # the key is cached by then; claimed in one statement
+    "intake, backordered": 15,
     "scan, packing": 8,
     "tracking webhook, in transit": 15,
 }
