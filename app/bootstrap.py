@@ -33,6 +33,8 @@ from app.notify import handlers as notify_handlers
 from app.notify.config import NotifyConfig
 from app.notify.notifier import Notifier, make_notifier
 from app.outbox import Kind
+from app.reference import REFERENCE, ReferenceCache
+from app.reference import watch as watch_reference
 from app.settings import Settings
 from app.shipping import jobs as shipping_jobs
 from app.shipping import refunds
@@ -90,7 +92,10 @@ def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Eng
     notifier = notifier or make_notifier(email_url=settings.notify_email_url, sms_url=settings.notify_sms_url,
                                          support_url=settings.notify_support_url)
     tickets = ticket_config(settings)
-    factory = make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings, tickets)}, **session_options)
+    reference = ReferenceCache(settings.reference_cache_seconds)
+    factory = make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings, tickets), REFERENCE: reference},
+                                   **session_options)
+    watch_reference(factory, reference)
     keyring = Keyring(settings.secret_key, factory)
     return Service(
         settings=settings,

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # A pooled connection older than this is replaced when next taken (no ping before each use); one
     # found dead is replaced and the request run again, once, when nothing of it was committed.
     db_pool_recycle_seconds: int = Field(default=600, ge=10)
+    # Depots' calendars, models' substitutes and which models exist are cached this long (seconds): a
+    # change made through another process reaches this one within it (this process's own at once).
+    reference_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     # Largest request body accepted, in bytes (CSV imports have their own, larger limit).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Run the outbox worker and scheduler inside the API process (the embedded default).

@@ -23,6 +23,7 @@ from app.auth.keys import create_api_key
 from app.bootstrap import bootstrap
 from app.db import make_engine, unit_of_work
 from app.main import create_app
+from app.reference import REFERENCE
 from app.settings import Settings
 from app.shipping.carriers import make_carrier
 from tests.support import databases
@@ -95,6 +96,8 @@ def database_url(database_template, tmp_path):
 def db_connection(_shared):
     """The one connection of a shared-database test, in a transaction rolled back at the end."""
     _, service, _, _ = _shared
+    # The last test's depots and models were rolled back, not committed: forget what it cached.
+    service.session_factory.kw["info"][REFERENCE].clear()
     conn = service.engine.connect()
     outer = conn.begin()
     databases.restart_ids(conn)

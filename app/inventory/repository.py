@@ -19,6 +19,7 @@ from app.models import (
     SpareUnit,
     SwapRequest,
 )
+from app.reference import cached
 
 # Swap statuses in which the swap's unit is still on its way to the worker.
 _ON_ITS_WAY = ("allocated", "label_booked", "shipped")
@@ -41,6 +42,14 @@ def get_depot(session: Session, depot_id: int) -> Depot:
     if depot is None:
         raise NotFound(f"No depot with id {depot_id}.", field="depot_id")
     return depot
+
+
+def check_model(session: Session, model_id: int) -> None:
+    """404 unless the model exists. Models are never deleted, so one known to exist is cached (one
+    not found is not: it may be created a moment later, by another process)."""
+    if not cached(session, ("model exists", model_id), lambda: session.get(DeviceModel, model_id) is not None,
+                  keep=bool):
+        raise NotFound(f"No device model with id {model_id}.", field="model_id")
 
 
 def get_model(session: Session, model_id: int) -> DeviceModel:

@@ -26,7 +26,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
     """Returns the swap and its tracking token (shown to the caller once)."""
     needed = data.needed
     if needed.model_id is not None:
-        inventory.get_model(session, needed.model_id)
+        inventory.check_model(session, needed.model_id)
     if needed.profile_id is not None:
         inventory.get_profile(session, needed.profile_id)
     now = clock.now()

@@ -22,6 +22,7 @@ from app.models import (
     SwapRequest,
 )
 from app.models.inventory import model_substitutes
+from app.reference import cached
 from app.swaps.allocation import Candidate, Need, WaitingSwap, rank_candidates
 from app.swaps.states import SwapStatus
 
@@ -134,13 +135,16 @@ def candidate_of(session: Session, unit: SpareUnit) -> Candidate:
 
 
 def depot_calendars(session: Session) -> dict[int, DepotCalendar]:
-    rows = session.execute(select(Depot.id, Depot.timezone, Depot.cutoff_local, Depot.country))
-    return {i: DepotCalendar(timezone=tz, cutoff_local=cut, country=c) for i, tz, cut, c in rows}
+    def load():
+        rows = session.execute(select(Depot.id, Depot.timezone, Depot.cutoff_local, Depot.country))
+        return {i: DepotCalendar(timezone=tz, cutoff_local=cut, country=c) for i, tz, cut, c in rows}
+
+    return dict(cached(session, "depot_calendars", load))
 
 
 def substitute_ids(session: Session, model_id: int) -> frozenset[int]:
-    rows = session.scalars(select(model_substitutes.c.substitute_id).where(model_substitutes.c.model_id == model_id))
-    return frozenset(rows)
+    return cached(session, ("substitutes", model_id), lambda: frozenset(session.scalars(
+        select(model_substitutes.c.substitute_id).where(model_substitutes.c.model_id == model_id))))
 
 
 def models_served_by(session: Session, model_id: int) -> set[int]:
