@@ -27,11 +27,13 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_processes(host: str, port: int, workers: int, log_level: str = "info") -> None:
+def serve_processes(host: str, port: int, workers: int, log_level: str = "info", *,
+                    app_path: str = "app.asgi:app") -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     folder = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="spares-metrics-"))
     os.makedirs(folder, exist_ok=True)
-    config = uvicorn.Config("app.asgi:app", host=host, port=port, workers=workers, log_level=log_level)
+    config = uvicorn.Config(app_path, host=host, port=port, workers=workers, log_level=log_level,
+                            access_log=log_level in ("debug", "trace", "info"))
     Multiprocess(config, sockets=[tcp_listener(host, port)]).run()

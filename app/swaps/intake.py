@@ -32,6 +32,8 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
     now = clock.now()
     if data.needed_by is not None and data.needed_by < now.date():
         raise Unprocessable("needed_by is in the past.", field="needed_by")
+    # Read first, for a 409 that names the swap: after a failed insert the transaction could not read
+    # on (the unique index still settles a concurrent twin, below).
     existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
     if existing is not None:
         raise Conflict(

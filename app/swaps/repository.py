@@ -11,6 +11,7 @@ from app.errors import NotFound
 from app.inventory.calendar import DepotCalendar
 from app.inventory.states import UnitState
 from app.models import (
+    ConfigProfile,
     Depot,
     DeviceModel,
     Escalation,
@@ -77,6 +78,16 @@ def pick_ready(session: Session, need: Need, promised: dict[int, date]) -> Spare
     best head's group is locked `FOR UPDATE SKIP LOCKED` on PostgreSQL: a unit another transaction
     holds is passed over for the next in its group, never waited for. A group found all taken passes
     to the next best head."""
+    if any(isinstance(o, _PICK_READS) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()  # else what is pending (a swap's first writes) waits, to go in one flush with the rest
+    with session.no_autoflush:
+        return _pick_ready(session, need, promised)
+
+
+_PICK_READS = (SpareUnit, DeviceModel, ConfigProfile)  # the rows the pick reads
+
+
+def _pick_ready(session: Session, need: Need, promised: dict[int, date]) -> SpareUnit | None:
     models = _models_wanted(session, need)
     groups = [_Group(m, d, stale, unconfigured) for m in models for d in sorted(promised)
               for stale in (False, True) for unconfigured in (True, False)]

@@ -116,7 +116,6 @@ def _reserve(
     swap.needs_reimage = candidate.is_stale
     swap.ship_date = ship_date(calendar, now)
     swap.promised_date = promised_delivery(calendar, now, transit_days(calendar, swap))
-    session.flush()
     notes = []
     if swap.is_substitute:
         notes.append(f"a {unit.model.name} stands in for the requested model")

@@ -32,7 +32,6 @@ def issue(session: Session, swap: SwapRequest, *, purpose: str = API, first: boo
                                                    TrackingLink.revoked_at.is_(None)).values(revoked_at=now))
     token = secrets.token_urlsafe(24)
     session.add(TrackingLink(swap_id=swap.id, token_hash=_hash(token), purpose=purpose, created_at=now))
-    session.flush()
     return token
 
 

@@ -1,0 +1,204 @@
+"""Load from outside with wrk: swap intake (allocated and backordered, with and without an
+Idempotency-Key), the tracking page, and Shippo tracking webhooks, at 1, 8 and 32 clients, against
+`serve --workers 2` on PostgreSQL — each next to the one-insert baseline served the same way and
+measured in the same run. Prints req/s, p50/p99, the ratio to the baseline, and the server processes'
+CPU per request; after the run, every 201 is a swap in the database and the records' invariants hold.
+
+    python -m bench.intake_load [--seconds 8] [--clients 1,8,32]      (needs wrk: apt-get install wrk)
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy import text
+
+from app import migrations
+from app.auth.keys import create_api_key
+from app.bootstrap import bootstrap
+from app.db import unit_of_work
+from app.demo import seed_demo
+from app.settings import Settings
+from app.warehouse.reconciliation import check_invariants
+from bench.allocation_scale import _copy_units
+
+PG = os.environ.get("BENCH_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+HOOK_SECRET = "bench-hook-secret"
+
+LUA = r"""
+local made = 0
+function setup(thread)
+  made = made + 1
+  thread:set("tid", made)
+end
+local n = 0
+request = function()
+  n = n + 1
+  local tag = RUN .. "-" .. tid .. "-" .. n
+  local headers = {["Content-Type"] = "application/json"}
+  if AUTH ~= "" then headers["Authorization"] = AUTH end
+  if IDEM then headers["Idempotency-Key"] = tag end
+  return wrk.format(METHOD, PATH, headers, (string.gsub(BODY, "@TAG@", tag)))
+end
+done = function(summary, latency, requests)
+  io.write(string.format('RESULT {"requests": %d, "non2xx": %d, "socket_errors": %d, "p50_us": %d, "p99_us": %d, "duration_us": %d}\n',
+    summary.requests, summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout, latency:percentile(50), latency:percentile(99), summary.duration))
+end
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its live descendants (the supervisor's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def _serve(app_path: str, port: int, env: dict) -> subprocess.Popen:
+    code = ("import sys; from app.serving import serve_processes; "
+            f"serve_processes('127.0.0.1', {port}, 2, 'warning', app_path={app_path!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit(f"{app_path} did not start")
+
+
+def _wrk(url: str, *, method: str, path: str, body: str, auth: str, idem: bool, clients: int, seconds: float,
+         run: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(f"RUN = {json.dumps(run)}\nMETHOD = {json.dumps(method)}\nPATH = {json.dumps(path)}\n"
+                f"BODY = {json.dumps(body)}\nAUTH = {json.dumps(auth)}\nIDEM = {'true' if idem else 'false'}\n")
+        f.write(LUA)
+        script = f.name
+    try:
+        out = subprocess.run(["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds}s",
+                              "--timeout", "10s", "-s", script, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script)
+    result = json.loads(re.search(r"RESULT (\{.*\})", out).group(1))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def _swap_body(model_id: int) -> str:
+    return json.dumps({
+        "ticket": {"system": "bench", "id": "@TAG@"},
+        "worker": {"name": "Bench Worker", "email": "w@example.com", "timezone": "Europe/London",
+                   "address": {"street1": "1 Road", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB"}},
+        "needed": {"model_id": model_id}, "return_mode": "return_box"})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--ready-units", type=int, default=30_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    clients = [int(c) for c in args.clients.split(",")]
+    name = f"spares_load_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    servers: list[subprocess.Popen] = []
+    try:
+        migrations.upgrade(url)
+        service = bootstrap(Settings(database_url=url, shippo_api_key=""))
+        with unit_of_work(service.session_factory) as s:
+            seed_demo(s)
+            _, key = create_api_key(s, name="bench", roles=["support"])
+            _, admin = create_api_key(s, name="bench-admin", roles=["admin"])
+            model_id, profile_id, version = s.execute(text(
+                "SELECT m.id, p.id, p.current_version FROM device_models m, config_profiles p "
+                "ORDER BY m.id, p.id LIMIT 1")).one()
+            depot_ids = list(s.scalars(text("SELECT id FROM depots ORDER BY id")))
+        _copy_units(service.engine, 0, args.ready_units, model_id, depot_ids, profile_id, version)
+        env = {**os.environ, "DATABASE_URL": url, "PUBLIC_BASE_URL": "http://127.0.0.1:8201", "LOG_LEVEL": "WARNING",
+               "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false", "SHIPPO_WEBHOOK_SECRETS": HOOK_SECRET}
+        api = _serve("app.asgi:app", 8201, env)
+        base = _serve("bench.baseline_app:app", 8202, env)
+        servers += [api, base]
+        none_in_stock = httpx.post("http://127.0.0.1:8201/api/v1/models", headers={"Authorization": f"Bearer {admin}"},
+                                   json={"sku": "BENCH-NONE", "category": "laptop", "maker": "Dell", "name": "Out",
+                                         "length_cm": 40, "width_cm": 30, "height_cm": 8, "weight_kg": 2.4}).json()["id"]
+        auth = f"Bearer {key}"
+        one = httpx.post("http://127.0.0.1:8201/api/v1/swap-requests", headers={"Authorization": auth},
+                         content=_swap_body(model_id).replace("@TAG@", "warm-1")).json()
+        token = one["tracking_url"].rsplit("/", 1)[1]
+        cases = [
+            ("intake, allocated", "POST", "/api/v1/swap-requests", _swap_body(model_id), auth, False),
+            ("intake, allocated, Idempotency-Key", "POST", "/api/v1/swap-requests", _swap_body(model_id), auth, True),
+            ("intake, backordered", "POST", "/api/v1/swap-requests", _swap_body(none_in_stock), auth, False),
+            ("intake, backordered, Idempotency-Key", "POST", "/api/v1/swap-requests", _swap_body(none_in_stock),
+             auth, True),
+            ("tracking page", "GET", f"/t/{token}", "", "", False),
+        ]
+        rows, created = [], 0
+        for c in clients:
+            baseline = _wrk("http://127.0.0.1:8202", method="POST", path="/ping", body='{"n": 1}', auth="", idem=False,
+                            clients=c, seconds=args.seconds, run="base")
+            for label, method, path, body, who, idem in cases:
+                cpu0 = _cpu_seconds(api.pid)
+                r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem, clients=c,
+                         seconds=args.seconds, run=f"{label[:1]}{c}{'k' if idem else ''}{uuid.uuid4().hex[:4]}")
+                cpu = _cpu_seconds(api.pid) - cpu0
+                if method == "POST":
+                    created += r["requests"] - r["non2xx"]
+                rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
+        print(f"PostgreSQL, serve --workers 2 (service and baseline alike), {args.seconds:g} s per run, "
+              f"load average {os.getloadavg()[0]:.2f} at the end")
+        print(f"{'path':<38}{'clients':>8}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>9}{'non-2xx':>8}{'/ base':>8}"
+              f"{'CPU ms':>8}")
+        for label, c, r, b, cpu_ms in rows:
+            print(f"{label:<38}{c:>8}{r['rps']:>8.0f}{r['p50_us'] / 1000:>8.1f}{r['p99_us'] / 1000:>9.1f}"
+                  f"{r['non2xx'] + r['socket_errors']:>8}{r['rps'] / b['rps']:>8.2f}{cpu_ms:>8.1f}")
+        seen = {c: b for _, c, _, b, _ in rows}
+        for c, b in seen.items():
+            print(f"{'one-insert baseline':<38}{c:>8}{b['rps']:>8.0f}{b['p50_us'] / 1000:>8.1f}{b['p99_us'] / 1000:>9.1f}"
+                  f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}")
+        with service.session_factory() as s:
+            swaps = s.scalar(text(
+                "SELECT count(*) FROM swap_requests WHERE ticket_system = 'bench'")) - 1  # the warm-up one
+            breaches = check_invariants(s)
+        print(f"swaps answered 201: {created}, in the database: {swaps}; invariants: "
+              f"{'clean' if not breaches else f'{len(breaches)} breach(es)'}")
+        service.engine.dispose()
+    finally:
+        for p in servers:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(20)
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
