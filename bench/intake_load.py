@@ -99,7 +99,7 @@ def _wrk(url: str, *, method: str, path: str, body: str, auth: str, idem: bool, 
         f.write(LUA)
         script = f.name
     try:
-        out = subprocess.run(["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds}s",
+        out = subprocess.run(["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{round(seconds)}s",
                               "--timeout", "10s", "-s", script, url], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script)
@@ -151,8 +151,11 @@ def main() -> None:
                                    json={"sku": "BENCH-NONE", "category": "laptop", "maker": "Dell", "name": "Out",
                                          "length_cm": 40, "width_cm": 30, "height_cm": 8, "weight_kg": 2.4}).json()["id"]
         auth = f"Bearer {key}"
-        one = httpx.post("http://127.0.0.1:8201/api/v1/swap-requests", headers={"Authorization": auth},
+        one = httpx.post("http://127.0.0.1:8201/api/v1/swap-requests",
+                         headers={"Authorization": auth, "Content-Type": "application/json"},
                          content=_swap_body(model_id).replace("@TAG@", "warm-1")).json()
+        if "tracking_url" not in one:
+            raise SystemExit(f"the warm-up swap failed: {one}")
         token = one["tracking_url"].rsplit("/", 1)[1]
         cases = [
             ("intake, allocated", "POST", "/api/v1/swap-requests", _swap_body(model_id), auth, False),

@@ -1,9 +1,9 @@
 """All swap SQL. Methods that lock say so; on PostgreSQL they skip rows others hold."""
 
-from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, func, or_, select, true, union_all
+from sqlalchemy import Select, and_, bindparam, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.db import is_postgres
@@ -88,47 +88,64 @@ _PICK_READS = (SpareUnit, DeviceModel, ConfigProfile)  # the rows the pick reads
 
 
 def _pick_ready(session: Session, need: Need, promised: dict[int, date]) -> SpareUnit | None:
-    models = _models_wanted(session, need)
-    groups = [_Group(m, d, stale, unconfigured) for m in models for d in sorted(promised)
-              for stale in (False, True) for unconfigured in (True, False)]
-    if not groups:
+    pairs = [(m, d) for m in _models_wanted(session, need) for d in sorted(promised)]
+    if not pairs:
         return None
-    heads = union_all(*(select(_head(g, need).subquery().c.id) for g in groups))
-    loaded = session.scalars(select(SpareUnit).where(SpareUnit.id.in_(heads))).unique().all()
-    ranked = rank_candidates(need, [candidate_of(session, u) for u in loaded], promised)
+    with_profile = need.profile_id is not None
+    params = {**({"p": need.profile_id} if with_profile else {}),
+              **{f"m{i}": m for i, (m, _) in enumerate(pairs)}, **{f"d{i}": d for i, (_, d) in enumerate(pairs)}}
+    heads = [Candidate(unit_id=r.id, model_id=r.model_id, category=r.category, depot_id=r.depot_id,
+                       profile_id=r.profile_id, is_stale=bool(r.is_stale), configured_at=r.configured_at)
+             for r in session.execute(_heads_of(len(pairs), with_profile), params)]
+    ranked = rank_candidates(need, heads, promised)
     if not is_postgres(session):
         # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE); the best head is the unit.
         return session.get(SpareUnit, ranked[0].unit_id) if ranked else None
-    tried: set[_Group] = set()
+    tried: set[tuple] = set()
     for best in ranked:
-        group = _Group(best.model_id, best.depot_id, best.is_stale, best.configured_at is None)
+        group = (best.model_id, best.depot_id, best.is_stale, best.configured_at is None)
         if group in tried:
             continue
         tried.add(group)
-        stmt = _head(group, need, entity=True).with_for_update(of=SpareUnit, skip_locked=True)
-        unit = session.scalars(stmt.execution_options(populate_existing=True)).unique().one_or_none()
+        lock = _locked_head(best.is_stale, best.configured_at is None, with_profile)
+        unit = session.scalars(lock, {**({"p": need.profile_id} if with_profile else {}),
+                                      "m0": best.model_id, "d0": best.depot_id}).unique().one_or_none()
         if unit is not None:
             return unit
     return None
 
 
-@dataclass(frozen=True)
-class _Group:
-    model_id: int
-    depot_id: int
-    stale: bool
-    unconfigured: bool
+# A pair (model, depot) is four groups: current or stale image, never configured or configured.
+_KINDS = tuple((stale, unconfigured) for stale in (False, True) for unconfigured in (True, False))
 
 
-def _head(group: _Group, need: Need, *, entity: bool = False) -> Select:
-    """The group's first ready unit in the ranking's order (an index probe on `ix_spare_units_ready_pick`)."""
+@lru_cache(maxsize=128)
+def _heads_of(pairs: int, with_profile: bool) -> Select:
+    """The head of every group of `pairs` (model m<i>, depot d<i>) pairs, as candidates: one
+    statement, built once per shape (the ids are bound parameters)."""
+    heads = union_all(*(select(_head(i, stale, unconfigured, with_profile).subquery().c.id)
+                        for i in range(pairs) for stale, unconfigured in _KINDS))
+    return (select(SpareUnit.id, SpareUnit.model_id, DeviceModel.category, SpareUnit.depot_id, SpareUnit.profile_id,
+                   SpareUnit.is_stale.label("is_stale"), SpareUnit.configured_at)
+            .join(DeviceModel, DeviceModel.id == SpareUnit.model_id).where(SpareUnit.id.in_(heads)))
+
+
+@lru_cache(maxsize=16)
+def _locked_head(stale: bool, unconfigured: bool, with_profile: bool) -> Select:
+    """The first unit of one group (m0, d0) that no other transaction holds, locked."""
+    return (_head(0, stale, unconfigured, with_profile, entity=True)
+            .with_for_update(of=SpareUnit, skip_locked=True).execution_options(populate_existing=True))
+
+
+def _head(i: int, stale: bool, unconfigured: bool, with_profile: bool, *, entity: bool = False) -> Select:
+    """A group's first ready unit in the ranking's order (an index probe on `ix_spare_units_ready_pick`)."""
     stmt = select(SpareUnit if entity else SpareUnit.id).where(
-        SpareUnit.state == UnitState.READY, SpareUnit.model_id == group.model_id,
-        SpareUnit.depot_id == group.depot_id,
-        SpareUnit.configured_at.is_(None) if group.unconfigured else SpareUnit.configured_at.is_not(None),
-        SpareUnit.is_stale if group.stale else ~SpareUnit.is_stale)
-    if need.profile_id is not None:
-        stmt = stmt.where(SpareUnit.profile_id == need.profile_id)
+        SpareUnit.state == UnitState.READY, SpareUnit.model_id == bindparam(f"m{i}"),
+        SpareUnit.depot_id == bindparam(f"d{i}"),
+        SpareUnit.configured_at.is_(None) if unconfigured else SpareUnit.configured_at.is_not(None),
+        SpareUnit.is_stale if stale else ~SpareUnit.is_stale)
+    if with_profile:
+        stmt = stmt.where(SpareUnit.profile_id == bindparam("p"))
     return stmt.order_by(SpareUnit.configured_at, SpareUnit.id).limit(1)
 
 
