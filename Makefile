@@ -46,5 +46,5 @@ lint: $(STAMP)
 
 ## Benchmarks (need PostgreSQL on 127.0.0.1:5432); numbers go in bench/README.md.
 bench: $(STAMP)
-	$(BIN)/python -m bench.swap_throughput --requests 1000 --concurrency 32
+	$(BIN)/python -m bench.intake_load
 	$(BIN)/python -m bench.allocation_scale

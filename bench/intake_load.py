@@ -1,5 +1,6 @@
 """Load from outside with wrk: swap intake (allocated and backordered, with and without an
-Idempotency-Key), the tracking page, and Shippo tracking webhooks, at 1, 8 and 32 clients, against
+Idempotency-Key) and the tracking page at 1, 8 and 32 clients, packing scans and Shippo tracking
+webhooks (each sent once) at 8, against
 `serve --workers 2` on PostgreSQL — each next to the one-insert baseline served the same way and
 measured in the same run. Prints req/s, p50/p99, the ratio to the baseline, and the server processes'
 CPU per request; after the run, every 201 is a swap in the database and the records' invariants hold.
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -29,7 +31,12 @@ from app.auth.keys import create_api_key
 from app.bootstrap import bootstrap
 from app.db import unit_of_work
 from app.demo import seed_demo
+from app.jobs import work
 from app.settings import Settings
+from app.shipping.carrier import Tracking, TrackingEvent
+from app.shipping.simulated import make_webhook_payload
+from app.swaps import intake
+from app.swaps.schemas import SwapCreate
 from app.warehouse.reconciliation import check_invariants
 from bench.allocation_scale import _copy_units
 
@@ -37,6 +44,10 @@ PG = os.environ.get("BENCH_PG", "host=127.0.0.1 port=5432 user=postgres dbname=p
 HOOK_SECRET = "bench-hook-secret"
 
 LUA = r"""
+if BODYFILE then
+  LINES = {}
+  for line in io.lines(BODYFILE) do LINES[#LINES + 1] = line end
+end
 local made = 0
 function setup(thread)
   made = made + 1
@@ -49,6 +60,10 @@ request = function()
   local headers = {["Content-Type"] = "application/json"}
   if AUTH ~= "" then headers["Authorization"] = AUTH end
   if IDEM then headers["Idempotency-Key"] = tag end
+  if LINES then
+    local body = LINES[((n - 1) * THREADS + tid - 1) % #LINES + 1]
+    return wrk.format(METHOD, PATH, headers, body)
+  end
   return wrk.format(METHOD, PATH, headers, (string.gsub(BODY, "@TAG@", tag)))
 end
 done = function(summary, latency, requests)
@@ -92,10 +107,12 @@ def _serve(app_path: str, port: int, env: dict) -> subprocess.Popen:
 
 
 def _wrk(url: str, *, method: str, path: str, body: str, auth: str, idem: bool, clients: int, seconds: float,
-         run: str) -> dict:
+         run: str, bodies: Path | None = None) -> dict:
+    """One wrk run. `bodies`: a file of request bodies, one per line, each sent once (in turn)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(f"RUN = {json.dumps(run)}\nMETHOD = {json.dumps(method)}\nPATH = {json.dumps(path)}\n"
-                f"BODY = {json.dumps(body)}\nAUTH = {json.dumps(auth)}\nIDEM = {'true' if idem else 'false'}\n")
+                f"BODY = {json.dumps(body)}\nAUTH = {json.dumps(auth)}\nIDEM = {'true' if idem else 'false'}\n"
+                f"THREADS = {min(clients, 2)}\nBODYFILE = {json.dumps(str(bodies)) if bodies else 'nil'}\n")
         f.write(LUA)
         script = f.name
     try:
@@ -106,6 +123,32 @@ def _wrk(url: str, *, method: str, path: str, body: str, auth: str, idem: bool, 
     result = json.loads(re.search(r"RESULT (\{.*\})", out).group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
+
+
+def _booked_swaps(service, model_id: int, count: int, folder: Path) -> tuple[Path, Path]:
+    """`count` swaps taken in and booked (simulated carrier) in this process: a file of scan bodies
+    (their units, to pack) and one of tracking webhooks (an in-transit event for each outbound label)."""
+    for start in range(0, count, 200):
+        with unit_of_work(service.session_factory) as s:
+            for i in range(start, min(count, start + 200)):
+                body = SwapCreate.model_validate_json(_swap_body(model_id).replace("@TAG@", f"booked-{i}"))
+                intake.create_swap(s, body, actor="bench")
+    while work.run_outbox(service.session_factory, service.carrier, limit=500, only=("book_swap",)):
+        pass
+    with service.session_factory() as s:
+        rows = s.execute(text(
+            "SELECT u.asset_tag, u.depot_id, sh.carrier, sh.tracking_number FROM swap_requests w "
+            "JOIN spare_units u ON u.id = w.unit_id JOIN shipments sh ON sh.swap_id = w.id "
+            "WHERE w.ticket_id LIKE 'booked-%' AND sh.direction = 'outbound' AND sh.tracking_number IS NOT NULL")).all()
+    at = datetime.now(UTC)
+    scans, hooks = folder / "scans.jsonl", folder / "hooks.jsonl"
+    scans.write_text("".join(json.dumps({"code": tag, "depot_id": depot}) + "\n" for tag, depot, _, _ in rows))
+    hooks.write_text("".join(json.dumps(make_webhook_payload(Tracking(
+        carrier=carrier, tracking_number=number, status="TRANSIT",
+        events=[TrackingEvent(status="TRANSIT", status_details="On its way", status_date=at)]))) + "\n"
+        for _, _, carrier, number in rows))
+    print(f"{len(rows)} swaps booked beforehand, to scan and track")
+    return scans, hooks
 
 
 def _swap_body(model_id: int) -> str:
@@ -121,6 +164,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--ready-units", type=int, default=30_000)
+    parser.add_argument("--booked", type=int, default=2_000, help="swaps booked beforehand, to scan and track")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -136,12 +180,14 @@ def main() -> None:
         with unit_of_work(service.session_factory) as s:
             seed_demo(s)
             _, key = create_api_key(s, name="bench", roles=["support"])
+            _, warehouse = create_api_key(s, name="bench-warehouse", roles=["warehouse"])
             _, admin = create_api_key(s, name="bench-admin", roles=["admin"])
             model_id, profile_id, version = s.execute(text(
                 "SELECT m.id, p.id, p.current_version FROM device_models m, config_profiles p "
                 "ORDER BY m.id, p.id LIMIT 1")).one()
             depot_ids = list(s.scalars(text("SELECT id FROM depots ORDER BY id")))
         _copy_units(service.engine, 0, args.ready_units, model_id, depot_ids, profile_id, version)
+        scans, hooks = _booked_swaps(service, model_id, args.booked, Path(tempfile.mkdtemp(prefix="spares-load-")))
         env = {**os.environ, "DATABASE_URL": url, "PUBLIC_BASE_URL": "http://127.0.0.1:8201", "LOG_LEVEL": "WARNING",
                "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false", "SHIPPO_WEBHOOK_SECRETS": HOOK_SECRET}
         api = _serve("app.asgi:app", 8201, env)
@@ -166,6 +212,11 @@ def main() -> None:
             ("tracking page", "GET", f"/t/{token}", "", "", False),
         ]
         rows, created = [], 0
+        once = [("scan, packing", "POST", "/api/v1/scans", "", f"Bearer {warehouse}", False, scans),
+                ("tracking webhook, in transit", "POST", f"/webhooks/shippo/{HOOK_SECRET}", "", "", False, hooks)]
+        with service.session_factory() as s:
+            events_before = s.scalar(text("SELECT count(*) FROM tracking_events"))
+        applied = 0
         for c in clients:
             baseline = _wrk("http://127.0.0.1:8202", method="POST", path="/ping", body='{"n": 1}', auth="", idem=False,
                             clients=c, seconds=args.seconds, run="base")
@@ -177,6 +228,15 @@ def main() -> None:
                 if method == "POST":
                     created += r["requests"] - r["non2xx"]
                 rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
+            if c == 8:  # each body is sent once: the scans and tracking events run at 8 clients only
+                for label, method, path, body, who, idem, lines in once:
+                    cpu0 = _cpu_seconds(api.pid)
+                    r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem,
+                             clients=c, seconds=args.seconds, run="once", bodies=lines)
+                    cpu = _cpu_seconds(api.pid) - cpu0
+                    if "webhook" in label:
+                        applied += r["requests"] - r["non2xx"]
+                    rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
         print(f"PostgreSQL, serve --workers 2 (service and baseline alike), {args.seconds:g} s per run, "
               f"load average {os.getloadavg()[0]:.2f} at the end")
         print(f"{'path':<38}{'clients':>8}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>9}{'non-2xx':>8}{'/ base':>8}"
@@ -190,10 +250,12 @@ def main() -> None:
                   f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}")
         with service.session_factory() as s:
             swaps = s.scalar(text(
-                "SELECT count(*) FROM swap_requests WHERE ticket_system = 'bench'")) - 1  # the warm-up one
+                "SELECT count(*) FROM swap_requests WHERE ticket_system = 'bench' AND ticket_id NOT LIKE 'booked-%'")) - 1  # warm-up
             breaches = check_invariants(s)
-        print(f"swaps answered 201: {created}, in the database: {swaps}; invariants: "
-              f"{'clean' if not breaches else f'{len(breaches)} breach(es)'}")
+            events = s.scalar(text("SELECT count(*) FROM tracking_events")) - events_before
+        print(f"swaps answered 201: {created}, in the database: {swaps} (a request cut off by the end of a run can "
+              f"be written without being counted); tracking events answered 200: {applied}, in the database: "
+              f"{events}; invariants: {'clean' if not breaches else f'{len(breaches)} breach(es)'}")
         service.engine.dispose()
     finally:
         for p in servers:
