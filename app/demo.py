@@ -26,7 +26,7 @@ DEPOTS = [
          "phone": "+1 212 555 0100", "timezone": "America/New_York", "cutoff_local": time(17, 0)},
     {"code": "BER", "name": "Berlin depot", "contact_name": "Ersatzteillager", "company": "Example GmbH",
          "street1": "Friedrichstr. 68", "city": "Berlin", "postal_code": "10117", "country": "DE",
-         "phone": "+49 30 5555 0000", "timezone": "Europe/Berlin", "cutoff_local": time(15, 30)},
+         "phone": "+49 30 5555 0000", "timezone": "Europe/Berlin", "cutoff_local": time(15, 30), "serves": ["EU"]},
 ]
 MODELS = [
     {"sku": "LAT-5440", "category": "laptop", "maker": "Dell", "name": "Latitude 5440", "dims": (40, 30, 8, "2.4")},

@@ -16,6 +16,10 @@ class DepotCalendar:
     timezone: str
     cutoff_local: time
     country: str
+    serves: frozenset[str] = frozenset()  # the countries it ships to (its own among them), see `regions`
+
+    def ships_to(self, country: str) -> bool:
+        return country == self.country or country in self.serves
 
 
 @lru_cache(maxsize=64)

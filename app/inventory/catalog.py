@@ -43,7 +43,7 @@ def update_depot(session: Session, depot_id: int, data: DepotUpdate) -> Depot:
     depot = repository.get_depot(session, depot_id)
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None and field in {"name", "contact_name", "street1", "city", "postal_code", "country",
-                                       "timezone", "cutoff_local"}:
+                                       "timezone", "cutoff_local", "serves"}:
             raise Unprocessable(f"{field} cannot be emptied.", field=field)
         setattr(depot, field, value)
     session.flush()

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.inventory.regions import REGIONS
 from app.inventory.states import UnitState
 
 
@@ -49,6 +50,19 @@ Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 OptText200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_check_country)]
+
+
+def _check_served(value: str) -> str:
+    value = value.strip().upper()
+    return value if value in REGIONS else _check_country(value)
+
+
+HsCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}(\.?\d{2}){1,3}$"), Field(
+    description="Harmonized System tariff number, 6 to 10 digits (e.g. 8471.30 for a laptop); for customs")]
+CountryOrRegion = Annotated[str, StringConstraints(min_length=2, max_length=8), AfterValidator(_check_served)]
+Serves = Annotated[list[CountryOrRegion], Field(max_length=60, description=(
+    "Countries (ISO 3166 codes) or regions (`EU`: the EU customs union) served besides the depot's own "
+    "country. Empty: its own country only"))]
 PositiveDecimal = Annotated[Decimal, Field(gt=0, le=10000, decimal_places=3)]
 Money = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)]
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
@@ -130,6 +144,7 @@ class DepotCreate(Input):
     email: EmailStr | None = None
     timezone: Timezone
     cutoff_local: LocalTime = Field(description="Courier cut-off, local time of the depot (HH:MM)")
+    serves: Serves = []
 
 
 class DepotUpdate(Input):
@@ -146,6 +161,7 @@ class DepotUpdate(Input):
     email: EmailStr | None = None
     timezone: Timezone | None = None
     cutoff_local: LocalTime | None = None
+    serves: Serves | None = None
 
 
 class DepotRead(Output):
@@ -164,6 +180,7 @@ class DepotRead(Output):
     email: str | None
     timezone: str
     cutoff_local: LocalTime
+    serves: list[str]
     created_at: datetime
 
 
@@ -181,6 +198,8 @@ class DeviceModelCreate(Input):
     weight_kg: PositiveDecimal
     replacement_value: Money = Field(default=Decimal(0), description="Charged back when a device never returns")
     currency: Currency = "USD"
+    hs_code: HsCode | None = None
+    origin_country: Country | None = Field(default=None, description="Where the model is made (customs)")
     substitute_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
@@ -194,6 +213,8 @@ class DeviceModelUpdate(Input):
     weight_kg: PositiveDecimal | None = None
     replacement_value: Money | None = None
     currency: Currency | None = None
+    hs_code: HsCode | None = None
+    origin_country: Country | None = None
     substitute_ids: list[Id] | None = Field(default=None, max_length=50)
 
 
@@ -209,6 +230,8 @@ class DeviceModelRead(Output):
     weight_kg: Decimal
     replacement_value: Decimal
     currency: str
+    hs_code: str | None
+    origin_country: str | None
     substitute_ids: list[int]
     created_at: datetime
 

@@ -3,7 +3,17 @@
 from datetime import datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Integer, Numeric, String, Table, Time, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime
@@ -35,6 +45,8 @@ class Depot(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     cutoff_local: Mapped[time] = mapped_column(Time)
+    # Countries or regions (e.g. "EU") served besides its own country (see inventory.regions).
+    serves: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -53,6 +65,9 @@ class DeviceModel(Base):
     # What a device that never comes back costs (the charge-back of an unreturned swap).
     replacement_value: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    # For a customs declaration when a unit crosses a border: the tariff number and where it was made.
+    hs_code: Mapped[str | None] = mapped_column(String(12))
+    origin_country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     substitutes: Mapped[list["DeviceModel"]] = relationship(

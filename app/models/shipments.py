@@ -46,6 +46,7 @@ class Shipment(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     estimated_days: Mapped[int | None] = mapped_column(Integer)
+    customs: Mapped[dict | None] = mapped_column(JSON)  # the declaration sent with it, if it crosses a border
     label_id: Mapped[str | None] = mapped_column(String(100), index=True)
     label_status: Mapped[str] = mapped_column(String(20))  # pending | QUEUED | SUCCESS | ERROR
     label_url: Mapped[str | None] = mapped_column(String(500))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,6 +64,8 @@ class SwapRequest(Base):
     broken_code: Mapped[str | None] = mapped_column(String(100))
     return_mode: Mapped[str] = mapped_column(String(20))
     needed_by: Mapped[date | None] = mapped_column(Date)
+    # May a depot that does not serve the worker's country send the unit (with a customs declaration)?
+    allow_cross_border: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     impact_note: Mapped[str | None] = mapped_column(Text)
     # the outcome
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("spare_units.id"))

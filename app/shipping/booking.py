@@ -28,6 +28,7 @@ from app.shipping.carrier import (
     PermanentCarrierError,
     TemporaryCarrierError,
 )
+from app.shipping.customs import Goods, as_record, declaration
 from app.shipping.labels import record_extra_label, record_label
 from app.shipping.rates import choose_rate
 from app.shipping.states import Direction, LabelState
@@ -63,6 +64,7 @@ class BookingPlan:
     ship_date: date
     promised_date: date
     depot_country: str
+    goods: Goods  # what the box holds, for a customs declaration
 
 
 def _plan(session: Session, swap: SwapRequest) -> BookingPlan:
@@ -79,6 +81,9 @@ def _plan(session: Session, swap: SwapRequest) -> BookingPlan:
                       weight_kg=model.weight_kg),
         return_mode=ReturnMode(swap.return_mode), ship_date=swap.ship_date, promised_date=swap.promised_date,
         depot_country=d.country,
+        goods=Goods(description=f"{model.maker} {model.name} ({model.category}), used IT equipment",
+                    value=model.replacement_value, currency=model.currency, weight_kg=model.weight_kg,
+                    hs_code=model.hs_code, origin_country=model.origin_country),
     )
 
 
@@ -151,8 +156,12 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
                                         "looking for it once it has settled",
                                         retry_after=(settled_at - clock.now()).total_seconds(), maybe_done=False)
     if rate_id is None:
+        returning = direction == RETURN  # the broken kit travels from the worker back to the depot
+        ends = (plan.worker.country, plan.depot.country) if returning else (plan.depot.country, plan.worker.country)
+        customs = declaration(plan.goods, from_country=ends[0], to_country=ends[1], returning=returning,
+                              signer=plan.depot.name)
         rates = _read(carrier.get_rates, from_addr=plan.depot, to_addr=plan.worker, parcel=plan.parcel,
-                      reference=reference, is_return=direction == RETURN)
+                      reference=reference, is_return=returning, customs=customs)
         rate = choose_rate(rates, max_days=max_days, carrier=carrier_token)
         if rate is None:
             raise PermanentCarrierError(f"no {direction} rate offered for swap {plan.swap_id}")
@@ -163,6 +172,7 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
                 row.rate_id, row.carrier, row.service_level = rate.rate_id, rate.carrier, rate.service_level
                 row.service_name, row.amount, row.currency = rate.service_name, rate.amount, rate.currency
                 row.estimated_days, row.updated_at = rate.estimated_days, clock.now()
+                row.customs = as_record(customs)
             rate_id = row.rate_id
     # Adopt before buying, every time: a label bought by an attempt whose answer was lost (or by a
     # worker that lost its lease mid-purchase) is found by its rate and reference.

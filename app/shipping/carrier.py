@@ -45,6 +45,29 @@ class Parcel:
 
 
 @dataclass(frozen=True)
+class CustomsItem:
+    description: str
+    quantity: int
+    net_weight_kg: Decimal
+    value: Decimal  # for the whole quantity
+    currency: str
+    origin_country: str  # where it was made
+    hs_code: str  # Harmonized System tariff number
+
+
+@dataclass(frozen=True)
+class Customs:
+    """A customs declaration for a shipment that crosses a customs border (see `shipping.customs`)."""
+
+    contents_type: str  # MERCHANDISE | RETURN_MERCHANDISE
+    items: tuple[CustomsItem, ...]
+    certify_signer: str  # who certifies it is true
+    incoterm: str  # DDP: the sender pays the duties, never the worker
+    eel_pfc: str | None  # exports from the US only, e.g. NOEEI_30_37_a
+    non_delivery_option: str = "RETURN"
+
+
+@dataclass(frozen=True)
 class Rate:
     rate_id: str
     carrier: str  # carrier token, e.g. "usps", "dhl_express": what `track` takes
@@ -178,9 +201,11 @@ class Carrier(Protocol):
         parcel: Parcel,
         reference: str,
         is_return: bool = False,
+        customs: Customs | None = None,
     ) -> list[Rate]:
         """All rates on offer; the caller chooses. For a return label pass the *outbound*
-        orientation (from = depot, to = worker): the carrier swaps them."""
+        orientation (from = depot, to = worker): the carrier swaps them. A shipment across a customs
+        border needs `customs`."""
         ...
 
     def buy_label(self, *, rate_id: str, reference: str) -> Label:

@@ -21,6 +21,7 @@ from app.retry_after import parse_retry_after
 from app.shipping.carrier import (
     Address,
     CarrierError,
+    Customs,
     Label,
     LabelStatus,
     Parcel,
@@ -109,6 +110,7 @@ class ShippoCarrier:
         parcel: Parcel,
         reference: str,
         is_return: bool = False,
+        customs: Customs | None = None,
     ) -> list[Rate]:
         request = components.ShipmentCreateRequest(
             # For returns keep the outbound orientation: Shippo swaps the addresses itself.
@@ -117,6 +119,7 @@ class ShippoCarrier:
             parcels=[_parcel_request(parcel)],
             extra=components.ShipmentExtra(is_return=True) if is_return else None,
             metadata=check_reference(reference),
+            customs_declaration=_customs_request(customs) if customs else None,
             async_=False,  # otherwise the answer may come back QUEUED with no rates
         )
         shipment = self._call("create shipment", self._sdk.shipments.create, request)
@@ -347,6 +350,24 @@ def _address_request(addr: Address) -> components.AddressCreateRequest:
 
 def _decimal_text(value: Decimal) -> str:
     return format(value, "f")  # never "1E+1"
+
+
+def _customs_request(customs: Customs) -> components.CustomsDeclarationCreateRequest:
+    """The declaration inline with the shipment (Shippo creates it with the shipment)."""
+    return components.CustomsDeclarationCreateRequest(
+        certify=True,
+        certify_signer=customs.certify_signer,
+        contents_type=components.CustomsDeclarationContentsTypeEnum(customs.contents_type),
+        non_delivery_option=components.CustomsDeclarationNonDeliveryOptionEnum(customs.non_delivery_option),
+        incoterm=components.CustomsDeclarationIncotermEnum(customs.incoterm),
+        eel_pfc=components.CustomsDeclarationEelPfcEnum(customs.eel_pfc) if customs.eel_pfc else None,
+        items=[components.CustomsItemCreateRequest(
+            description=item.description, quantity=item.quantity, net_weight=_decimal_text(item.net_weight_kg),
+            mass_unit=components.WeightUnitEnum.KG, value_amount=_decimal_text(item.value),
+            value_currency=item.currency, origin_country=item.origin_country, tariff_number=item.hs_code,
+            hs_code=item.hs_code,
+        ) for item in customs.items],
+    )
 
 
 def _parcel_request(parcel: Parcel) -> components.ParcelCreateRequest:

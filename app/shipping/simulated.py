@@ -20,8 +20,10 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from app.inventory.regions import crosses_customs
 from app.shipping.carrier import (
     Address,
+    Customs,
     Label,
     Parcel,
     PermanentCarrierError,
@@ -96,8 +98,13 @@ class SimulatedCarrier:
         parcel: Parcel,
         reference: str,
         is_return: bool = False,
+        customs: Customs | None = None,
     ) -> list[Rate]:
         check_reference(reference)
+        if customs is None and crosses_customs(from_addr.country.upper(), to_addr.country.upper()):
+            # As a real carrier would: an international label without a declaration cannot be made.
+            raise PermanentCarrierError(f"a shipment from {from_addr.country} to {to_addr.country} needs a customs "
+                                        "declaration", status_code=400)
         shipment = _hash(reference, is_return, from_addr, to_addr, parcel)[:16]
         extra_kg = max(Decimal(0), parcel.weight_kg - 2).to_integral_value(ROUND_CEILING)
         currency = "USD" if from_addr.country.upper() == "US" else "EUR"

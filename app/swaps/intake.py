@@ -50,7 +50,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
         region=address.region, postal_code=address.postal_code, country=address.country,
         model_id=needed.model_id, category=needed.category.value if needed.category else None,
         profile_id=needed.profile_id, broken_code=data.broken_unit, return_mode=data.return_mode.value,
-        needed_by=data.needed_by, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
+        needed_by=data.needed_by, allow_cross_border=data.allow_cross_border, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
     )
     session.add(swap)
     try:
@@ -97,6 +97,7 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
         return_mode=swap.return_mode, worker_name=swap.worker_name, given_name=swap.given_name, worker_email=swap.worker_email,
         city=swap.city, country=swap.country, model_id=swap.model_id, category=swap.category,
         profile_id=swap.profile_id, broken_unit=swap.broken_code, needed_by=swap.needed_by,
+        allow_cross_border=swap.allow_cross_border,
         unit_id=swap.unit_id, unit_asset_tag=swap.unit.asset_tag if swap.unit else None,
         unit_model_id=swap.unit.model_id if swap.unit else None, is_substitute=swap.is_substitute,
         needs_reimage=swap.needs_reimage, depot_id=swap.depot_id,

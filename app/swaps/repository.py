@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.db import is_postgres
 from app.errors import NotFound
 from app.inventory.calendar import DepotCalendar
+from app.inventory.regions import countries_served
 from app.inventory.states import UnitState
 from app.models import (
     ConfigProfile,
@@ -164,8 +165,9 @@ def candidate_of(session: Session, unit: SpareUnit) -> Candidate:
 
 def depot_calendars(session: Session) -> dict[int, DepotCalendar]:
     def load():
-        rows = session.execute(select(Depot.id, Depot.timezone, Depot.cutoff_local, Depot.country))
-        return {i: DepotCalendar(timezone=tz, cutoff_local=cut, country=c) for i, tz, cut, c in rows}
+        rows = session.execute(select(Depot.id, Depot.timezone, Depot.cutoff_local, Depot.country, Depot.serves))
+        return {i: DepotCalendar(timezone=tz, cutoff_local=cut, country=c, serves=countries_served(c, serves or []))
+                for i, tz, cut, c, serves in rows}
 
     return dict(cached(session, "depot_calendars", load))
 
@@ -188,9 +190,13 @@ def need_of(session: Session, swap: SwapRequest) -> Need:
     return Need(category=swap.category, profile_id=swap.profile_id)
 
 
-def waiting_swaps_for_unit(session: Session, unit: SpareUnit, limit: int = 500) -> list[WaitingSwap]:
+def waiting_swaps_for_unit(session: Session, unit: SpareUnit, countries: frozenset[str],
+                           limit: int = 500) -> list[WaitingSwap]:
+    """Backordered swaps the unit could serve: same need, in a country its depot ships to (`countries`)
+    or allowing a border crossing; the head of the line first."""
     stmt = select(SwapRequest).where(
         SwapRequest.status == SwapStatus.BACKORDERED,
+        or_(SwapRequest.country.in_(sorted(countries)), SwapRequest.allow_cross_border.is_(True)),
         or_(SwapRequest.model_id.in_(models_served_by(session, unit.model_id)),
             SwapRequest.category == unit.model.category),
     )
@@ -216,11 +222,17 @@ def _waiting(session: Session, swap: SwapRequest) -> WaitingSwap:
 
 
 def waitlist_position(session: Session, swap: SwapRequest) -> int:
-    """1-based place among backordered swaps asking for the same model or category, in the order of
+    """1-based place among backordered swaps asking for the same model or category in the same region
+    (the countries served by the depots that serve the swap's country), in the order of
     `allocation.waitlist_key` (no deadline = date.max, then higher priority, then waiting since, then
     id), counted in SQL."""
     same_need = (SwapRequest.model_id == swap.model_id) if swap.model_id is not None else (
         SwapRequest.category == swap.category)
+    if not swap.allow_cross_border:  # one allowing any depot waits in every line it could be served from
+        region = {swap.country}.union(*(c.serves for c in depot_calendars(session).values()
+                                        if c.ships_to(swap.country)))
+        same_need = and_(same_need, or_(SwapRequest.country.in_(sorted(region)),
+                                        SwapRequest.allow_cross_border.is_(True)))
     deadline, mine = func.coalesce(SwapRequest.needed_by, date.max), swap.needed_by or date.max
     same_deadline_and_priority = and_(deadline == mine, SwapRequest.priority == swap.priority)
     ahead = or_(

@@ -25,13 +25,20 @@ def transit_days(calendar: DepotCalendar, swap: SwapRequest) -> int:
     return 1 if calendar.country == swap.country else 2
 
 
+def may_serve(calendar: DepotCalendar, swap: SwapRequest) -> bool:
+    """A depot serves the countries it ships to (see `inventory.regions`); another only when the
+    request allows crossing a border (then with a customs declaration)."""
+    return calendar.ships_to(swap.country) or swap.allow_cross_border
+
+
 def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
-    """Reserve the best ready unit for `swap`. Returns False when none is free."""
+    """Reserve the best ready unit for `swap` at a depot that may serve it. Returns False when none
+    is free (the swap then waits for its region's stock)."""
     need = repository.need_of(session, swap)
     calendars = repository.depot_calendars(session)
     now = clock.now()
     promised = {depot_id: promised_delivery(cal, now, transit_days(cal, swap))
-                for depot_id, cal in calendars.items()}
+                for depot_id, cal in calendars.items() if may_serve(cal, swap)}
     unit = repository.pick_ready(session, need, promised)
     if unit is None:
         return False
@@ -48,8 +55,8 @@ def backorder(session: Session, swap: SwapRequest) -> int:
     session.flush()
     position = repository.waitlist_position(session, swap)
     move(session, swap, SwapStatus.BACKORDERED,
-         f"No suitable spare is ready right now. You are number {position} in line; the next unit that "
-         "becomes ready is yours. We will write every day with where you stand, and as soon as it ships.",
+         f"No suitable spare is ready in your region right now. You are number {position} in line; the next "
+         "unit that becomes ready is yours. We will write every day with where you stand, and as soon as it ships.",
          position=position)
     events.record(session, events.SwapBackordered(swap_id=swap.id, position=position))
     return position
@@ -62,10 +69,10 @@ def on_unit_ready(session: Session, event: UnitReady) -> None:
 def offer_unit(session: Session, unit: SpareUnit) -> None:
     """A unit just became ready: the first waiting swap it fits gets it (fair order)."""
     candidate = repository.candidate_of(session, unit)
-    for waiting in next_in_line(repository.waiting_swaps_for_unit(session, unit), candidate):
+    calendar = repository.depot_calendars(session)[unit.depot_id]
+    for waiting in next_in_line(repository.waiting_swaps_for_unit(session, unit, calendar.serves), candidate):
         swap = repository.try_lock_waiting_swap(session, waiting.swap_id)
-        if swap is not None:
-            calendar = repository.depot_calendars(session)[unit.depot_id]
+        if swap is not None and may_serve(calendar, swap):
             _reserve(session, swap, unit, candidate, need=waiting.need, calendar=calendar, actor="waitlist")
             return
 

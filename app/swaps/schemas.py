@@ -80,6 +80,9 @@ class SwapCreate(Input):
     broken_unit: Code | None = Field(default=None, description="Serial or asset tag of the broken unit, if known")
     return_mode: ReturnMode
     needed_by: date | None = None
+    allow_cross_border: bool = Field(default=False, description=(
+        "Let a depot that does not serve the worker's country send the unit, with a customs declaration "
+        "(slower and dearer). Default: the swap waits for stock in the worker's region"))
     impact_note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
@@ -107,6 +110,8 @@ class ShipmentRead(Output):
                                       "refund: QUEUED, PENDING, SUCCESS, ERROR (refused) or in_use")
     pickup_confirmation: str | None
     pickup_date: date | None
+    customs: dict | None = Field(default=None, description="The customs declaration the label was bought with, "
+                                 "when the shipment crosses a customs border")
 
 
 class FollowUpRead(Output):
@@ -143,6 +148,7 @@ class SwapRead(Output):
     profile_id: int | None
     broken_unit: str | None
     needed_by: date | None
+    allow_cross_border: bool
     unit_id: int | None
     unit_asset_tag: str | None
     unit_model_id: int | None

@@ -17,6 +17,7 @@ from tests.support.factories import post_swap, swap_body
 from tests.support.service import BASE_SETTINGS
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
+POOL, REQUESTS = 4, 44  # more requests at once than the API's 40 request threads
 
 
 def _kill_pooled_connections(app) -> int:
@@ -87,13 +88,13 @@ def test_a_connection_lost_during_the_commit_is_a_503_not_run_again(client, keys
 
 @pytest.fixture
 def settings(database_url):
-    """A pool of two connections and no overflow, under far more requests than that."""
-    return Settings(database_url=database_url, **BASE_SETTINGS, db_pool_size=2, db_pool_overflow=0)
+    """A pool of four connections and no overflow, under far more requests than that."""
+    return Settings(database_url=database_url, **BASE_SETTINGS, db_pool_size=POOL, db_pool_overflow=0)
 
 
 def test_many_more_requests_than_connections_all_answer_and_no_connection_is_opened_per_request(
         client, keys, app, live_server, session_factory):
-    """48 writes at once against 2 pooled connections — more than the API's 40 request threads —, half
+    """44 writes at once against 4 pooled connections — more than the API's 40 request threads —, half
     swaps (their own transaction) and half units (the request's transaction, committed after the
     handler): a request holding a connection must be able to commit while every thread waits for one."""
     admin = keys["admin"]
@@ -113,11 +114,12 @@ def test_many_more_requests_than_connections_all_answer_and_no_connection_is_ope
                                                  "model_id": model["id"], "depot_id": depot["id"]},
                           headers=keys["warehouse"]).status_code
 
-    with ThreadPoolExecutor(max_workers=48) as pool:
-        codes = list(pool.map(one, range(48)))
-    assert codes == [201] * 48
-    assert len(connects) <= 2, f"{len(connects)} connections opened for 48 requests on a pool of 2"
+    with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
+        codes = list(pool.map(one, range(REQUESTS)))
+    assert codes == [201] * REQUESTS
+    assert len(connects) <= POOL, f"{len(connects)} connections opened for {REQUESTS} requests on a pool of {POOL}"
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(SwapRequest).where(
-            SwapRequest.ticket_id.like("POOL-%"))) == 24
-        assert s.scalar(select(func.count()).select_from(SpareUnit).where(SpareUnit.serial.like("POOL-%"))) == 24
+            SwapRequest.ticket_id.like("POOL-%"))) == REQUESTS // 2
+        assert s.scalar(select(func.count()).select_from(SpareUnit).where(
+            SpareUnit.serial.like("POOL-%"))) == REQUESTS // 2

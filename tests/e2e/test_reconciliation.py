@@ -17,6 +17,7 @@ from tests.support.arrange import out_with_a_worker
 from tests.support.factories import hook, post_swap, scan, swap_body
 from tests.support.service import SWAP_JOB_KINDS
 
+CUSTOMS = {"replacement_value": "900.00", "hs_code": "847130", "origin_country": "CN"}  # for crossing a border
 
 @pytest.fixture
 def world(client, keys, frozen_clock, app):
@@ -35,7 +36,8 @@ def world(client, keys, frozen_clock, app):
         return unit
 
     def swap(ticket, broken, mode, model_id=model["id"]):
-        r = post_swap(client, keys, swap_body(model_id, ticket=ticket, return_mode=mode, broken_unit=broken))
+        r = post_swap(client, keys, swap_body(model_id, ticket=ticket, return_mode=mode, broken_unit=broken,
+                                              allow_cross_border=True))  # the NYC swap goes to a GB worker
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -76,7 +78,7 @@ def month(client, keys, world, app, frozen_clock):
     new_a = world["spare"]()
     for _ in range(3):
         world["spare"]()
-    other_model = f.model(client, keys["admin"], sku="XPS-13")
+    other_model = f.model(client, keys["admin"], sku="XPS-13", **CUSTOMS)  # it crosses from New York
     world["spare"](depot=world["nyc"], model_id=other_model["id"])
     a = world["swap"]("IT-A", old_a["asset_tag"], "swap_at_door")
     b = world["swap"]("IT-B", old_b["serial"], "return_box")

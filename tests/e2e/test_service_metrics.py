@@ -261,9 +261,10 @@ def test_an_unreturned_device_and_its_overdue_flag_count_for_the_swap(client, ke
 def test_a_border_crossing_is_promised_two_days_and_left_out_of_next_day(client, keys, app, frozen_clock):
     admin = keys["admin"]
     nyc = f.depot(client, admin, "NYC")
-    model = f.model(client, admin)
+    model = f.model(client, admin, replacement_value="900.00", hs_code="847130", origin_country="CN")  # customs
     f.unit(client, keys["warehouse"], model["id"], nyc["id"])
-    created = post_swap(client, keys, swap_body(model["id"], return_mode="no_return"))  # a Leeds worker, Tue 09:00
+    created = post_swap(client, keys, swap_body(model["id"], return_mode="no_return",  # a Leeds worker, Tue 09:00
+                                                allow_cross_border=True))
     assert created.status_code == 201 and created.json()["depot_code"] == "NYC", created.text
     # 04:00 in New York, before its cut-off: ships Tuesday; two US business days, Thanksgiving skipped.
     assert created.json()["promised_date"] == "2026-11-27"

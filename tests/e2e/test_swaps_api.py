@@ -263,9 +263,10 @@ def test_domestic_depot_wins_over_older_stock_abroad(client, keys, world):
     f.unit(client, keys["warehouse"], world["model"]["id"], nyc["id"], configured_at="2026-01-01T00:00:00Z")
     home = f.unit(client, keys["warehouse"], world["model"]["id"], world["lon"]["id"],
                   configured_at="2026-11-01T00:00:00Z")
-    swap = post_swap(client, keys, swap_body(world["model"]["id"])).json()  # the worker is in GB
+    # The worker is in GB and allows a border crossing: the domestic depot still wins.
+    swap = post_swap(client, keys, swap_body(world["model"]["id"], allow_cross_border=True)).json()
     assert swap["unit_id"] == home["id"] and swap["depot_code"] == "LON"
-    abroad = post_swap(client, keys, swap_body(world["model"]["id"], ticket="IT-2")).json()
+    abroad = post_swap(client, keys, swap_body(world["model"]["id"], ticket="IT-2", allow_cross_border=True)).json()
     # Ships Tuesday from New York, two business days across the border; Thursday is Thanksgiving there.
     assert abroad["depot_code"] == "NYC" and abroad["promised_date"] == "2026-11-27"
 

@@ -127,3 +127,38 @@ def test_a_refused_refund_is_escalated_and_the_swap_stays_cancelled(shippo_clien
     assert swap["status"] == "cancelled" and swap["shipments"][0]["refund_status"] is None
     (escalated,) = [e for e in swap["timeline"] if e["kind"] == "escalated"]
     assert "Voiding the unused labels failed" in escalated["message"] and "Refund window" in escalated["message"]
+
+
+def test_a_border_crossing_swap_is_booked_with_a_well_formed_customs_declaration(shippo_client, keys, shippo_app,
+                                                                                   standin):
+    """A GB worker served from New York (the request allows it): both labels carry a declaration the
+    stand-in checks field by field, with the model's value, tariff number and origin."""
+    admin = keys["admin"]
+    depot = f.depot(shippo_client, admin, "NYC")
+    model = f.model(shippo_client, admin, replacement_value="900.00", currency="USD", hs_code="8471.30",
+                    origin_country="CN")
+    f.unit(shippo_client, keys["warehouse"], model["id"], depot["id"])
+    body = swap_body(model["id"], return_mode="return_box", allow_cross_border=True)
+    created = shippo_client.post("/api/v1/swap-requests", json=body, headers=keys["support"]).json()
+    assert created["depot_code"] == "NYC"
+    assert work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier, only=SWAP_JOB_KINDS) == 1
+    swap = shippo_client.get(f"/api/v1/swap-requests/{created['id']}", headers=keys["support"]).json()
+    assert swap["status"] == "label_booked"
+    sent = [s.json["customs_declaration"] for s in standin.calls("POST", "/shipments")]
+    assert len(sent) == 2 and len(standin.declarations) == 2
+    outbound, back = sent
+    assert (outbound["contents_type"], outbound["incoterm"], outbound["eel_pfc"]) == ("MERCHANDISE", "DDP",
+                                                                                      "NOEEI_30_37_a")
+    assert outbound["certify"] is True and outbound["certify_signer"]
+    (item,) = outbound["items"]
+    assert (item["value_amount"], item["value_currency"], item["origin_country"], item["tariff_number"],
+            item["quantity"], item["mass_unit"]) == ("900.00", "USD", "CN", "847130", 1, "kg")
+    # The broken kit comes back from GB: a return of goods, and no US export filing for it.
+    assert back["contents_type"] == "RETURN_MERCHANDISE" and "eel_pfc" not in back
+    ships = {s["direction"]: s for s in swap["shipments"]}
+    assert ships["outbound"]["customs"]["items"][0]["hs_code"] == "847130"
+
+
+def test_a_swap_inside_one_country_sends_no_customs_declaration(shippo_client, keys, shippo_app, standin):
+    _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="return_box"))
+    assert [s.json.get("customs_declaration") for s in standin.calls("POST", "/shipments")] == [None, None]

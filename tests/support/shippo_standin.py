@@ -87,6 +87,47 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+EU = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
+      "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}  # written out here, not read from the app under test
+CONTENTS = {"DOCUMENTS", "GIFT", "SAMPLE", "MERCHANDISE", "HUMANITARIAN_DONATION", "RETURN_MERCHANDISE", "OTHER"}
+INCOTERMS = {"DDP", "DDU", "FCA", "DAP", "eDAP"}
+EEL_PFC = {"NOEEI_30_37_a", "NOEEI_30_37_h", "NOEEI_30_37_f", "NOEEI_30_36", "AES_ITN"}
+
+
+def _declaration(request: dict, now: str) -> dict:
+    """The CustomsDeclaration object Shippo answers with: the request, its items by id."""
+    return {**request, "items": [_id() for _ in request["items"]], "object_id": _id(), "object_owner": OWNER,
+            "object_state": "VALID", "object_created": now, "object_updated": now, "test": True}
+
+
+def _crosses_customs(a: str, b: str) -> bool:
+    return a.upper() != b.upper() and not (a.upper() in EU and b.upper() in EU)
+
+
+def _customs_problems(d: dict) -> list[str]:
+    """What Shippo would refuse in an inline customs declaration (CustomsDeclarationCreateRequest)."""
+    problems = [f"{f} is required." for f in ("certify", "certify_signer", "contents_type", "non_delivery_option",
+                                               "items") if d.get(f) in (None, "", [])]
+    if d.get("certify") is not True:
+        problems.append("certify must be true.")
+    if d.get("contents_type") not in CONTENTS:
+        problems.append(f"contents_type {d.get('contents_type')!r} is not one of {sorted(CONTENTS)}.")
+    if d.get("non_delivery_option") not in {"ABANDON", "RETURN"}:
+        problems.append("non_delivery_option must be ABANDON or RETURN.")
+    if d.get("incoterm") is not None and d["incoterm"] not in INCOTERMS:
+        problems.append(f"incoterm {d['incoterm']!r} is not valid.")
+    if d.get("eel_pfc") is not None and d["eel_pfc"] not in EEL_PFC:
+        problems.append(f"eel_pfc {d['eel_pfc']!r} is not valid.")
+    for n, item in enumerate(d.get("items") or []):
+        for f in ("description", "quantity", "net_weight", "mass_unit", "origin_country", "value_amount",
+                  "value_currency"):
+            if item.get(f) in (None, ""):
+                problems.append(f"items[{n}].{f} is required.")
+        if len(str(item.get("origin_country", ""))) != 2:
+            problems.append(f"items[{n}].origin_country must be a 2-letter country code.")
+    return problems
+
+
 def _id() -> str:
     return uuid.uuid4().hex
 
@@ -140,6 +181,7 @@ class ShippoStandin(BackgroundServer):
         self.addresses: dict[str, dict] = {}
         self.parcels: dict[str, dict] = {}
         self.shipments: dict[str, dict] = {}
+        self.declarations: list[dict] = []  # customs declarations received inline, well formed
         self.rates: dict[str, dict] = {}
         self.transactions: dict[str, dict] = {}
         self.pickups: dict[str, dict] = {}
@@ -370,6 +412,15 @@ class ShippoStandin(BackgroundServer):
             parcels = [resolve(p, self.parcels, self._parcel) for p in body["parcels"]]
         except KeyError as e:
             return _Reply(400, {"__all__": [f"Object {e.args[0]} does not exist."]})
+        declaration = body.get("customs_declaration")
+        if declaration is None and _crosses_customs(from_["country"], to["country"]):
+            required = "Customs declaration is required for international shipments."
+            return _Reply(400, {"customs_declaration": [required]})
+        if declaration is not None:
+            problems = _customs_problems(declaration)
+            if problems:
+                return _Reply(400, {"customs_declaration": problems})
+            self.declarations.append(declaration)
         now = _iso(datetime.now(UTC))
         shipment_id = _id()
         weight = sum(Decimal(p["weight"]) for p in parcels)
@@ -378,7 +429,9 @@ class ShippoStandin(BackgroundServer):
             "object_id": shipment_id, "object_owner": OWNER, "object_created": now,
             "object_updated": now, "status": "SUCCESS", "address_from": from_, "address_to": to,
             "address_return": from_, "parcels": parcels, "shipment_date": now,
-            "extra": body.get("extra", {}), "customs_declaration": None, "carrier_accounts": [],
+            "extra": body.get("extra", {}), "customs_declaration": _declaration(declaration, now) if declaration
+            else None,
+            "carrier_accounts": [],
             "metadata": body.get("metadata", ""), "messages": [], "rates": rates, "test": True,
         }  # fmt: skip
         self.shipments[shipment_id] = shipment

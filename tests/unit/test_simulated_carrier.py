@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from shippo.models import components
 
-from app.shipping.carrier import Address, Parcel, PermanentCarrierError
+from app.shipping.carrier import Address, Customs, CustomsItem, Parcel, PermanentCarrierError
 from app.shipping.simulated import (
     SimulatedCarrier,
     make_webhook_payload,
@@ -69,11 +69,24 @@ def test_rates_depend_on_weight_and_origin(sim):
     assert {r.amount for r in rates(sim, parcel=light)} == {Decimal("18.50"), Decimal("7.90")}
     us = sim.get_rates(
         from_addr=Address("Desk", "200 Varick St", "New York", "10014", "US", state="NY"),
-        to_addr=WORKER,
+        to_addr=Address("Sam Reed", "1 Main St", "Chicago", "60601", "US", state="IL"),
         parcel=light,
         reference="r",
     )
     assert {r.currency for r in us} == {"USD"}
+
+
+def test_a_label_across_a_customs_border_needs_a_declaration_and_one_inside_the_eu_does_not(sim):
+    light = Parcel(Decimal(30), Decimal(20), Decimal(5), Decimal("1.2"))
+    new_york = Address("Desk", "200 Varick St", "New York", "10014", "US", state="NY")
+    berlin = Address("Desk", "Friedrichstr. 68", "Berlin", "10117", "DE")
+    paris = Address("Léa Martin", "8 rue de Rivoli", "Paris", "75004", "FR")
+    with pytest.raises(PermanentCarrierError, match="customs declaration"):
+        sim.get_rates(from_addr=new_york, to_addr=paris, parcel=light, reference="r")
+    declared = Customs(contents_type="MERCHANDISE", certify_signer="Desk", incoterm="DDP", eel_pfc="NOEEI_30_37_a",
+                       items=(CustomsItem("Laptop", 1, Decimal("1.2"), Decimal(900), "USD", "CN", "847130"),))
+    assert sim.get_rates(from_addr=new_york, to_addr=paris, parcel=light, reference="r", customs=declared)
+    assert sim.get_rates(from_addr=berlin, to_addr=paris, parcel=light, reference="r")
 
 
 def test_buy_then_find_label_returns_the_same_label(sim):
