@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres contracts openapi bench lint
+.PHONY: run reset test test-sqlite test-postgres contracts openapi bench lint
 
 # uv installs in a third of pip's time (and compiles the bytecode the suite's workers would otherwise
 # each compile again).
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 ## Set up and serve on 127.0.0.1:8000: SQLite file, simulated carrier, demo data, a fresh admin key.
 run: $(STAMP)
 	$(BIN)/spares serve --demo
+
+## Start the demo afresh: every table of the database emptied, migrated and seeded again.
+reset: $(STAMP)
+	$(BIN)/spares seed-demo --reset
 
 ## Set up and run the whole suite on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres) at once,
 ## under coverage; prints each half's time and the coverage of app/.

@@ -88,10 +88,17 @@ def import_units(path: Path, actor: str = "cli-import") -> None:
 
 
 @app.command("seed-demo")
-def seed_demo() -> None:
+def seed_demo(
+    reset: Annotated[bool, typer.Option(help="first remove every table and its data, then migrate afresh")] = False,
+) -> None:
     """Add demo depots, models, profiles and ~50 units (skipped if depots exist)."""
     from app.demo import seed_demo as run_seed
 
+    if reset:
+        url = get_settings().database_url
+        migrations.downgrade(url, "base")
+        migrations.upgrade(url)
+        typer.echo("every table emptied and migrated afresh")
     with unit_of_work(_factory()) as session:
         seeded = run_seed(session)
     typer.echo("demo data added" if seeded else "depots exist already; demo data not added")

@@ -47,6 +47,28 @@ def test_init_db_migrates_an_empty_database_to_head(on, empty_database_url):
         engine.dispose()
 
 
+
+def test_seed_demo_reset_starts_the_demo_afresh(on, database_url, client, keys):
+    """`make reset`: whatever the demo left behind (a swap, a new depot) is gone; the demo data is back."""
+    runner = on(database_url)
+    assert runner.invoke(cli.app, ["seed-demo"]).exit_code == 0
+    f.depot(client, keys["admin"], "MAN")
+    model_id = client.get("/api/v1/models", headers=keys["admin"]).json()[0]["id"]
+    assert f.post_swap(client, keys, f.swap_body(model_id, ticket="LEFT-1")).status_code == 201
+    again = runner.invoke(cli.app, ["seed-demo"])
+    assert again.exit_code == 0 and "not added" in again.output
+    result = runner.invoke(cli.app, ["seed-demo", "--reset"])
+    assert result.exit_code == 0, result.output
+    assert "emptied" in result.output and "demo data added" in result.output
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            codes = sorted(r[0] for r in conn.exec_driver_sql("SELECT code FROM depots"))
+            swaps = conn.exec_driver_sql("SELECT count(*) FROM swap_requests").scalar()
+    finally:
+        engine.dispose()
+    assert codes == ["BER", "LON", "NYC"] and swaps == 0
+
 def test_simulate_walks_a_booked_swap_to_delivered_then_returned(on, database_url, client, keys, app, frozen_clock):
     lon = f.depot(client, keys["admin"], "LON")
     model = f.model(client, keys["admin"])
