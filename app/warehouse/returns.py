@@ -125,6 +125,15 @@ def receive(session: Session, expected: ExpectedReturn, *, code: str, unit: Spar
         if expected.unit_id is not None:  # the unit we expected is still out there: flag its record too
             flag(session, "wrong_unit", expected=expected, unit_id=expected.unit_id, depot_id=depot_id,
                  details=f"Expected back from swap {expected.swap_id}; '{code}' came instead.")
+    if depot_id != expected.depot_id:
+        # Received where it is (the unit is here now) and reconciled here; the depot that expected it is named.
+        meant, here = inventory.get_depot(session, expected.depot_id), inventory.get_depot(session, depot_id)
+        flag(session, "wrong_depot", expected=expected, unit_id=unit.id if unit else None, depot_id=depot_id,
+             details=f"The return of swap {expected.swap_id} was expected at {meant.code} ({meant.name}); it was "
+                     f"received at {here.code}.")
+        expected.depot_id = depot_id
+        expected.outcome = expected.outcome or "wrong_depot"
+        outcomes = [o for o in outcomes if o != "matched"] + ["wrong_depot"]
     session.flush()
     return outcomes
 
@@ -167,7 +176,8 @@ def inspect(session: Session, expected_id: int, *, items_present: list[str], dam
     if damaged:
         flag(session, "damaged", expected=expected, unit_id=expected.received_unit_id, depot_id=expected.depot_id,
              details=f"Returned damaged from swap {expected.swap_id}: {notes or 'no notes'}")
-    expected.outcome = outcomes[0] if expected.outcome != "wrong_unit" else "wrong_unit"
+    # What the scan found first (a wrong unit, a wrong depot) stays the outcome; else what inspection finds.
+    expected.outcome = expected.outcome if expected.outcome in ("wrong_unit", "wrong_depot") else outcomes[0]
     expected.status = ReturnStatus.CLOSED
     _close_swap(session, expected)
     if expected.received_unit_id is not None:

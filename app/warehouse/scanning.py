@@ -139,6 +139,9 @@ def _received(expected, outcomes: list[str], code: str, unit: SpareUnit | None) 
                 "Received and flagged; both records are marked. Now check the contents: ")
     else:
         text = f"RECEIVED {code}: matches the return of swap {expected.swap_id}. Check the contents: "
+    if "wrong_depot" in outcomes:
+        text = ("WRONG DEPOT: this return was expected at another depot; received here and flagged, and it "
+                "is reconciled here. " + text)
     return ScanAnswer("wrong_unit" not in outcomes, "received", text + (", ".join(checklist) or "device only")
                       + ", and the condition.", unit_id=unit.id if unit else None,
                       asset_tag=unit.asset_tag if unit else None, swap_id=expected.swap_id,

@@ -156,6 +156,21 @@ def test_wrong_unit_in_the_box_is_flagged_on_both_records(client, keys, bench):
     assert unit_state(client, keys, expected_unit["id"]) == "deployed"  # still out there, and flagged
 
 
+def test_a_return_scanned_at_another_depot_is_received_there_flagged_and_reconciled_there(client, keys, bench):
+    man = f.depot(client, keys["admin"], "MAN")
+    old = deployed_spare(client, keys, bench)
+    bench["spare"]()
+    bench["swap_for"](broken=old["asset_tag"], mode="return_box")
+    answer = scan(client, keys, old["asset_tag"], man["id"])  # the worker sent it to Manchester
+    assert answer["action"] == "received" and "WRONG DEPOT" in answer["instruction"]
+    (flagged,) = discrepancies(client, keys, kind="wrong_depot")
+    assert flagged["depot_id"] == man["id"] and "expected at LON" in flagged["details"]
+    assert client.get(f"/api/v1/units/{old['id']}", headers=keys["support"]).json()["depot_id"] == man["id"]
+    r = client.post(f"/api/v1/returns/{answer['expected_return_id']}/inspection",
+                    json={"items_present": ["device", "charger"]}, headers=keys["warehouse"])
+    assert r.status_code == 200 and r.json()["outcome"] == "wrong_depot" and r.json()["depot_id"] == man["id"]
+
+
 def test_missing_charger_and_damage_are_discrepancies(client, keys, bench):
     old = deployed_spare(client, keys, bench)
     bench["spare"]()
