@@ -1,6 +1,7 @@
 """All inventory SQL. A method that locks says so in its name."""
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from app.models import (
     Depot,
     DeviceModel,
     ExpectedReturn,
+    LegalHold,
     ParLevel,
     Reservation,
     ReturnStatus,
@@ -170,3 +172,30 @@ def codes_taken(session: Session, codes: set[str]) -> set[str]:
         for serial, tag in session.execute(stmt):
             taken.update({serial, tag})
     return taken & codes
+
+
+# ---- legal holds ---------------------------------------------------------------------------
+
+
+def hold_for_update(session: Session, hold_id: int) -> LegalHold | None:
+    return session.scalars(select(LegalHold).where(LegalHold.id == hold_id).with_for_update()).first()
+
+
+def active_hold_on(session: Session, unit: SpareUnit, today: date) -> LegalHold | None:
+    """The oldest hold in force on the unit: its own, or one on a worker who had it (it was delivered
+    to them, or came back from them)."""
+    had_it = select(func.lower(SwapRequest.worker_email)).where(SwapRequest.unit_id == unit.id).union(
+        select(func.lower(SwapRequest.worker_email)).join(ExpectedReturn, ExpectedReturn.swap_id == SwapRequest.id)
+        .where(or_(ExpectedReturn.unit_id == unit.id, ExpectedReturn.received_unit_id == unit.id)))
+    stmt = select(LegalHold).where(
+        LegalHold.lifted_at.is_(None), or_(LegalHold.until.is_(None), LegalHold.until >= today),
+        or_(LegalHold.unit_id == unit.id, LegalHold.worker_email.in_(had_it)),
+    ).order_by(LegalHold.id).limit(1)
+    return session.scalars(stmt).first()
+
+
+def holds_query(*, active_on: date | None) -> Select:
+    stmt = select(LegalHold)
+    if active_on is not None:
+        stmt = stmt.where(LegalHold.lifted_at.is_(None), or_(LegalHold.until.is_(None), LegalHold.until >= active_on))
+    return stmt

@@ -1,6 +1,6 @@
 """Input and output shapes of the inventory (used by the API, the CSV import and the CLI)."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -365,3 +365,32 @@ class StockRow(BaseModel):
     stale_ready: int
     par_level: int | None
     below_par: bool
+
+
+# ---- legal holds -----------------------------------------------------------------------------
+
+
+class LegalHoldCreate(Input):
+    """One unit, or one worker (every unit they have had: delivered to them or returned by them)."""
+
+    unit_id: Id | None = None
+    worker_email: EmailStr | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    until: date | None = Field(default=None, description="Held through this day; empty: until lifted")
+
+
+class LegalHoldLift(Input):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class LegalHoldRead(Output):
+    id: int
+    unit_id: int | None
+    worker_email: str | None
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    until: date | None
+    lifted_at: datetime | None
+    lifted_by: str | None
+    lift_reason: str | None

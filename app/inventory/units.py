@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, events
 from app.errors import Conflict, Unprocessable
-from app.inventory import ledger, repository
+from app.inventory import holds, ledger, repository
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
 from app.inventory.states import (
     INITIAL_STATES,
@@ -137,6 +137,7 @@ def transition_unit(
         unit = repository.get_unit_for_update(session, unit)
     current = UnitState(unit.state)
     check_transition(current, target)
+    holds.check_not_held(session, unit, target)
     unit.state = target.value
     unit.updated_at = clock.now()
     session.flush()

@@ -2,6 +2,7 @@
 
 from app.models.api_keys import ApiKey
 from app.models.base import Base
+from app.models.holds import LegalHold
 from app.models.integrations import (
     DeliveryStatus,
     TicketNote,
@@ -61,6 +62,7 @@ __all__ = [
     "FollowUp",
     "IdempotencyRecord",
     "JobStatus",
+    "LegalHold",
     "Notification",
     "NotificationStatus",
     "OutboxJob",
