@@ -26,6 +26,7 @@ from app.api import (
     ticket_notes,
     units,
     webhooks,
+    wipes,
 )
 from app.api.guard import RequestGuard
 from app.api.pagination import Cursors
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_middleware(ReplayOnLostConnection)  # outside the guard: its key look-up is replayed too
     app.add_middleware(telemetry.RequestMetrics)  # outermost: counts what the guard refuses too
     app.state.metrics_registry = telemetry.registry_for(service.session_factory)
-    for module in (health, catalog, units, holds, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
+    for module in (health, catalog, units, holds, wipes, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
                    scan_station, reconciliation, telemetry, ticket_notes):
         app.include_router(module.router)
     app.include_router(metrics.router)

@@ -47,9 +47,13 @@ def lift(session: Session, hold_id: int, *, reason: str, actor: str) -> LegalHol
 
 
 def check_not_held(session: Session, unit: SpareUnit, target: UnitState) -> None:
-    """Refuse, naming the hold, to wipe, refurbish, restock or retire a unit under a legal hold."""
-    if target not in HELD_FROM or unit.state not in (UnitState.TRIAGE, UnitState.REFURBISHING):
-        return
+    """Refuse, naming the hold, to refurbish, restock or retire a unit under a legal hold."""
+    if target in HELD_FROM and unit.state in (UnitState.TRIAGE, UnitState.REFURBISHING):
+        refuse_if_held(session, unit)
+
+
+def refuse_if_held(session: Session, unit: SpareUnit) -> None:
+    """A unit under a legal hold is kept as it is: wiping it, or anything that follows, is refused."""
     hold = repository.active_hold_on(session, unit, clock.now().date())
     if hold is not None:
         subject = "this unit" if hold.unit_id is not None else f"worker {hold.worker_email}"

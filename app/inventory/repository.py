@@ -20,6 +20,7 @@ from app.models import (
     ReturnStatus,
     SpareUnit,
     SwapRequest,
+    WipeRecord,
 )
 from app.reference import cached
 
@@ -199,3 +200,20 @@ def holds_query(*, active_on: date | None) -> Select:
     if active_on is not None:
         stmt = stmt.where(LegalHold.lifted_at.is_(None), or_(LegalHold.until.is_(None), LegalHold.until >= active_on))
     return stmt
+
+
+# ---- wipes ---------------------------------------------------------------------------------
+
+
+def successful_wipe_since_refurbishing(session: Session, unit_id: int) -> WipeRecord | None:
+    went_in = select(func.max(CustodyEntry.at)).where(CustodyEntry.unit_id == unit_id,
+                                                      CustodyEntry.to_state == UnitState.REFURBISHING,
+                                                      CustodyEntry.from_state != UnitState.REFURBISHING)
+    since = went_in.scalar_subquery()  # none on record (a state set outside the ledger): any wipe counts
+    stmt = select(WipeRecord).where(WipeRecord.unit_id == unit_id, WipeRecord.result == "success",
+                                    or_(since.is_(None), WipeRecord.recorded_at >= since)).order_by(WipeRecord.id.desc())
+    return session.scalars(stmt.limit(1)).first()
+
+
+def wipes_of(session: Session, unit_id: int) -> list[WipeRecord]:
+    return list(session.scalars(select(WipeRecord).where(WipeRecord.unit_id == unit_id).order_by(WipeRecord.id)))

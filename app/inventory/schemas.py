@@ -394,3 +394,57 @@ class LegalHoldRead(Output):
     lifted_at: datetime | None
     lifted_by: str | None
     lift_reason: str | None
+
+
+# ---- wipe evidence (NIST SP 800-88 Rev. 1) ---------------------------------------------------
+
+
+class WipeMethod(StrEnum):
+    CLEAR = "clear"  # logical techniques against simple, non-invasive recovery (overwrite)
+    PURGE = "purge"  # against laboratory recovery (block erase, cryptographic erase, secure erase)
+    DESTROY = "destroy"  # the media can no longer store data (shred, disintegrate, incinerate)
+
+
+class WipeResult(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+WipeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class WipeCreate(Input):
+    method: WipeMethod
+    technique: WipeText = Field(description="e.g. 'cryptographic erase', 'overwrite, 1 pass', 'NVMe sanitize'")
+    tool: WipeText = Field(description="The sanitization tool, e.g. 'Blancco Drive Eraser'")
+    tool_version: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    technician: WipeText = Field(description="Who performed it")
+    started_at: AwareDatetime | None = Field(default=None, description="Default: ended_at")
+    ended_at: AwareDatetime | None = Field(default=None, description="Default: now")
+    result: WipeResult
+    verification: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="How the result was verified, e.g. 'full read-back verification, no data found'")
+    verified_by: WipeText | None = None
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class WipeRead(Output):
+    id: int
+    certificate_number: str
+    unit_id: int
+    serial: str
+    method: str
+    technique: str
+    tool: str
+    tool_version: str
+    technician: str
+    started_at: datetime
+    ended_at: datetime
+    result: str
+    verification: str
+    verified_by: str | None
+    notes: str | None
+    recorded_by: str
+    recorded_at: datetime
+    certificate_pdf: str
+    certificate_json: str

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, events
 from app.errors import Conflict, Unprocessable
-from app.inventory import holds, ledger, repository
+from app.inventory import holds, ledger, repository, wipes
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
 from app.inventory.states import (
     INITIAL_STATES,
@@ -138,6 +138,8 @@ def transition_unit(
     current = UnitState(unit.state)
     check_transition(current, target)
     holds.check_not_held(session, unit, target)
+    if current == UnitState.REFURBISHING and target == UnitState.READY:
+        wipes.check_wiped(session, unit)
     unit.state = target.value
     unit.updated_at = clock.now()
     session.flush()

@@ -42,6 +42,7 @@ from app.models.swaps import (
     TrackingLink,
 )
 from app.models.units import CustodyEntry, SpareUnit
+from app.models.wipes import WipeRecord
 
 __all__ = [
     "ApiKey",
@@ -83,5 +84,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookReceipt",
+    "WipeRecord",
     "model_substitutes",
 ]

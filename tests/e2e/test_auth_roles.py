@@ -127,6 +127,10 @@ POLICY = {
     ("GET", "/api/v1/units/{unit_id}/label"): READ,
     ("POST", "/api/v1/units/{unit_id}/move"): WAREHOUSE,
     ("POST", "/api/v1/units/{unit_id}/refurbished"): WAREHOUSE,
+    ("POST", "/api/v1/units/{unit_id}/wipes"): WAREHOUSE,
+    ("GET", "/api/v1/units/{unit_id}/wipes"): READ,
+    ("GET", "/api/v1/wipes/{wipe_id}/certificate.json"): READ,
+    ("GET", "/api/v1/wipes/{wipe_id}/certificate.pdf"): READ,
     ("POST", "/api/v1/units/{unit_id}/transitions"): WAREHOUSE,
     ("POST", "/api/v1/units/{unit_id}/triage"): WAREHOUSE,
 }

@@ -131,13 +131,15 @@ def test_a_return_walks_back_to_ready_stock_and_feeds_the_waitlist(client, keys,
                     headers=keys["warehouse"])
     assert r.status_code == 200 and r.json()["state"] == "refurbishing"
     client.patch(f"/api/v1/profiles/{bench['profile']['id']}", json={"current_version": "v3"}, headers=keys["admin"])
+    f.wipe(client, keys, old["id"])
     r = client.post(f"/api/v1/units/{old['id']}/refurbished", json={"notes": "new battery"}, headers=keys["warehouse"])
     assert r.status_code == 200 and r.json()["profile_version"] == "v3" and r.json()["state"] == "reserved"
     served = client.get(f"/api/v1/swap-requests/{waiting['id']}", headers=keys["support"]).json()
     assert served["status"] == "allocated" and served["unit_id"] == old["id"]
     history = client.get(f"/api/v1/units/{old['id']}/history", headers=keys["support"]).json()
-    assert [h["to_state"] for h in history][-8:] == ["deployed", "awaiting_return", "returning", "received",
-                                                     "triage", "refurbishing", "ready", "reserved"]
+    assert [h["to_state"] for h in history][-9:] == ["deployed", "awaiting_return", "returning", "received",
+                                                     "triage", "refurbishing", "refurbishing",  # the wipe, on record
+                                                     "ready", "reserved"]
     assert all(h["actor"] for h in history)
 
 
@@ -248,6 +250,7 @@ def test_a_unit_can_make_a_second_trip(client, keys, bench, frozen_clock):
     waiting = post_swap(client, keys, swap_body(bench["model"]["id"], ticket="SECOND")).json()
     client.post(f"/api/v1/units/{unit['id']}/triage", json={"decision": "refurbish", "reason": "ok"},
                 headers=keys["warehouse"])
+    f.wipe(client, keys, unit["id"])
     r = client.post(f"/api/v1/units/{unit['id']}/refurbished", json={}, headers=keys["warehouse"])
     assert r.status_code == 200 and r.json()["state"] == "reserved"
     second = client.get(f"/api/v1/swap-requests/{waiting['id']}", headers=keys["support"]).json()

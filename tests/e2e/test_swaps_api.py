@@ -126,6 +126,7 @@ def test_refurbished_unit_feeds_the_waitlist(client, keys, world):
     swap = post_swap(client, keys, swap_body(model_id)).json()
     unit = f.unit(client, keys["warehouse"], model_id, world["lon"]["id"], state="refurbishing")
     assert client.get(f"/api/v1/swap-requests/{swap['id']}", headers=keys["support"]).json()["status"] == "backordered"
+    f.wipe(client, keys, unit["id"])
     r = client.post(f"/api/v1/units/{unit['id']}/transitions", json={"target_state": "ready", "reason": "re-imaged"},
                     headers=keys["warehouse"])
     assert r.status_code == 200 and r.json()["state"] == "reserved"

@@ -47,6 +47,15 @@ def unit(client, headers, model_id, depot_id, state="ready", **over):
     return ok(client.post("/api/v1/units", json=body, headers=headers), 201)
 
 
+WIPE = {"method": "purge", "technique": "cryptographic erase", "tool": "Blancco Drive Eraser", "tool_version": "7.12",
+        "technician": "Noor Tech", "result": "success", "verification": "full read-back verification, no data found"}
+
+
+def wipe(client, keys, unit_id, **over) -> dict:
+    """A successful wipe of a refurbishing unit, on record."""
+    return ok(client.post(f"/api/v1/units/{unit_id}/wipes", json={**WIPE, **over}, headers=keys["warehouse"]), 201)
+
+
 def fit_to_ship(profile: dict, **over) -> dict:
     """A unit's fields that let it be packed: on its profile's current image, tested and charged
     the day before the tests' Tuesday."""
