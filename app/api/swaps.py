@@ -10,6 +10,8 @@ from app.api.problems import problem_responses
 from app.api.schemas import Page
 from app.inventory.schemas import Id
 from app.models import SwapRequest
+from app.shipping import address_check
+from app.shipping.carrier import Address
 from app.swaps import idempotency, intake, repository, tracking_link
 from app.swaps.schemas import CancelRequest, SwapCreate, SwapRead
 from app.swaps.states import SwapStatus
@@ -31,9 +33,13 @@ def create_swap_request(body: SwapCreate, request: Request, key: Support, idempo
     the fair waitlist as `backordered`). A second live swap for the same ticket is a 409."""
 
     base = request.app.state.settings.public_base_url.rstrip("/")
+    given = body.worker.address  # asked before the transaction: a carrier call holds no connection
+    verdict = address_check.check(request.app.state.carrier, Address(
+        name=body.worker.name, street1=given.street1, street2=given.street2, city=given.city, state=given.region,
+        postal_code=given.postal_code, country=given.country))
 
     def action(session):
-        swap, token = intake.create_swap(session, body, actor=key.name)
+        swap, token = intake.create_swap(session, body, actor=key.name, address_verdict=verdict)
         read = intake.swap_read(session, swap, tracking_url=f"{base}/t/{token}", new=True)
         replay = read.model_copy(update={"tracking_url": None, "tracking_url_note": (
             "The tracking link is shown once, in the first answer to this request, and is not kept. "

@@ -57,6 +57,9 @@ class SwapRequest(Base):
     region: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str] = mapped_column(String(20))
     country: Mapped[str] = mapped_column(String(2))
+    # The carrier's check of the address: valid | corrected | unchecked (it could not be asked yet).
+    address_status: Mapped[str] = mapped_column(String(12), default="unchecked", server_default="unchecked")
+    address_check: Mapped[dict | None] = mapped_column(JSON)  # its corrections (with what was given) and words
     # what is needed
     model_id: Mapped[int | None] = mapped_column(ForeignKey("device_models.id"))
     category: Mapped[str | None] = mapped_column(String(20))

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock, events
 from app.db import unit_of_work
+from app.errors import Unprocessable
 from app.inventory.calendar import business_days_between
 from app.models import Shipment, SwapRequest
-from app.shipping import pickups, refunds, repository
+from app.shipping import address_check, pickups, refunds, repository
 from app.shipping.carrier import (
     Address,
     Carrier,
@@ -32,6 +33,8 @@ from app.shipping.customs import Goods, as_record, declaration
 from app.shipping.labels import record_extra_label, record_label
 from app.shipping.rates import choose_rate
 from app.shipping.states import Direction, LabelState
+from app.swaps.addresses import UNCHECKED
+from app.swaps.addresses import apply as apply_address
 from app.swaps.schemas import ReturnMode
 from app.swaps.states import SwapStatus
 from app.swaps.timeline import add_event, move
@@ -105,6 +108,14 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *,
         if swap is None or swap.status != SwapStatus.ALLOCATED or swap.unit is None:
             _void_if_cancelled(session, swap)
             return  # cancelled, backordered again or already booked: nothing (more) to do
+        if swap.address_status == UNCHECKED:  # the carrier could not be asked at intake: ask now
+            try:
+                verdict = address_check.check(carrier, address_check.address_of(swap))
+            except Unprocessable as e:  # no courier can deliver there: support must sort it out with the worker
+                raise PermanentCarrierError(f"the worker's address is not deliverable: {e.detail}") from None
+            if verdict.status == UNCHECKED:
+                raise TemporaryCarrierError("the worker's address could not be checked yet", maybe_done=False)
+            apply_address(swap, verdict)
         plan = _plan(session, swap)
     transit_days = business_days_between(plan.ship_date, plan.promised_date, plan.depot_country)
     outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None,

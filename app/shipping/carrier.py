@@ -37,6 +37,16 @@ class Address:
 
 
 @dataclass(frozen=True)
+class AddressCheck:
+    """What the carrier makes of an address: usable or not, why, and what it would correct."""
+
+    valid: bool
+    messages: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()  # the fields found wrong (our names: street1, city, region, postal_code)
+    corrected: dict[str, str] | None = None  # field → the carrier's spelling, where it differs from ours
+
+
+@dataclass(frozen=True)
 class Parcel:
     length_cm: Decimal
     width_cm: Decimal
@@ -206,6 +216,11 @@ class Carrier(Protocol):
         """All rates on offer; the caller chooses. For a return label pass the *outbound*
         orientation (from = depot, to = worker): the carrier swaps them. A shipment across a customs
         border needs `customs`."""
+        ...
+
+    def validate_address(self, address: Address) -> AddressCheck:
+        """Ask the carrier whether it can deliver to `address` (and how it would write it). An outage
+        raises a CarrierError: the caller decides what waits."""
         ...
 
     def buy_label(self, *, rate_id: str, reference: str) -> Label:

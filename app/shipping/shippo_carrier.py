@@ -20,6 +20,7 @@ from shippo.models import components, errors, operations
 from app.retry_after import parse_retry_after
 from app.shipping.carrier import (
     Address,
+    AddressCheck,
     CarrierError,
     Customs,
     Label,
@@ -128,6 +129,19 @@ class ShippoCarrier:
             raise PermanentCarrierError("no rates: " + "; ".join(texts), messages=texts)
         self._rates.update((r.object_id, r) for r in shipment.rates)
         return [_rate(r) for r in shipment.rates]
+
+    def validate_address(self, address: Address) -> AddressCheck:
+        request = _address_request(address)
+        request.validate = True
+        answer = self._call("validate address", self._sdk.addresses.create, request)
+        results = answer.validation_results
+        messages = tuple(_message_text(m) for m in (results.messages if results and results.messages else []))
+        valid = bool(results and results.is_valid)
+        theirs = {"street1": answer.street1, "city": answer.city, "region": answer.state, "postal_code": answer.zip}
+        ours = {"street1": address.street1, "city": address.city, "region": address.state,
+                "postal_code": address.postal_code}
+        corrected = {k: v for k, v in theirs.items() if v and (ours[k] or "").strip().upper() != v.strip().upper()}
+        return AddressCheck(valid=valid, messages=messages, corrected=corrected if valid and corrected else None)
 
     def buy_label(self, *, rate_id: str, reference: str) -> Label:
         check_reference(reference)

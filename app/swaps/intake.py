@@ -7,7 +7,8 @@ from app import clock, events
 from app.errors import Conflict, Unprocessable
 from app.inventory import repository as inventory
 from app.models import SwapRequest
-from app.swaps import repository, tracking_link
+from app.swaps import addresses, repository, tracking_link
+from app.swaps.addresses import AddressVerdict
 from app.swaps.reserve import allocate, backorder, release
 from app.swaps.schemas import (
     CancelRequest,
@@ -22,8 +23,10 @@ from app.swaps.states import CANCELLABLE, SwapStatus
 from app.swaps.timeline import add_event, move, written
 
 
-def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[SwapRequest, str]:
-    """Returns the swap and its tracking token (shown to the caller once)."""
+def create_swap(session: Session, data: SwapCreate, *, actor: str,
+                address_verdict: AddressVerdict | None = None) -> tuple[SwapRequest, str]:
+    """Returns the swap and its tracking token (shown to the caller once). `address_verdict`: what the carrier
+    said of the worker's address (none: it is checked before booking)."""
     needed = data.needed
     if needed.model_id is not None:
         inventory.check_model(session, needed.model_id)
@@ -52,6 +55,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str) -> tuple[Swap
         profile_id=needed.profile_id, broken_code=data.broken_unit, return_mode=data.return_mode.value,
         needed_by=data.needed_by, allow_cross_border=data.allow_cross_border, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
     )
+    addresses.apply(swap, address_verdict or AddressVerdict(addresses.UNCHECKED))
     session.add(swap)
     try:
         with session.begin_nested():
@@ -97,7 +101,8 @@ def swap_read(session: Session, swap: SwapRequest, *, tracking_url: str | None =
         return_mode=swap.return_mode, worker_name=swap.worker_name, given_name=swap.given_name, worker_email=swap.worker_email,
         city=swap.city, country=swap.country, model_id=swap.model_id, category=swap.category,
         profile_id=swap.profile_id, broken_unit=swap.broken_code, needed_by=swap.needed_by,
-        allow_cross_border=swap.allow_cross_border,
+        allow_cross_border=swap.allow_cross_border, address_status=swap.address_status,
+        address_check=swap.address_check, street1=swap.street1, postal_code=swap.postal_code, region=swap.region,
         unit_id=swap.unit_id, unit_asset_tag=swap.unit.asset_tag if swap.unit else None,
         unit_model_id=swap.unit.model_id if swap.unit else None, is_substitute=swap.is_substitute,
         needs_reimage=swap.needs_reimage, depot_id=swap.depot_id,

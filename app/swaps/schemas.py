@@ -149,6 +149,12 @@ class SwapRead(Output):
     broken_unit: str | None
     needed_by: date | None
     allow_cross_border: bool
+    street1: str
+    region: str | None
+    postal_code: str
+    address_status: str = Field(description="The carrier's check of the address: valid, corrected (its spelling "
+                                "is stored; `address_check` keeps what was given) or unchecked (checked before booking)")
+    address_check: dict | None
     unit_id: int | None
     unit_asset_tag: str | None
     unit_model_id: int | None

@@ -162,3 +162,42 @@ def test_a_border_crossing_swap_is_booked_with_a_well_formed_customs_declaration
 def test_a_swap_inside_one_country_sends_no_customs_declaration(shippo_client, keys, shippo_app, standin):
     _book(shippo_client, keys, shippo_app, swap_body(worker=US_WORKER, return_mode="return_box"))
     assert [s.json.get("customs_declaration") for s in standin.calls("POST", "/shipments")] == [None, None]
+
+
+def _swap(client, keys, *, zip_code="60601"):
+    admin = keys["admin"]
+    depot = f.depot(client, admin, "NYC")
+    model = f.model(client, admin)
+    f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    worker = {**US_WORKER, "address": {**US_WORKER["address"], "postal_code": zip_code}}
+    return client.post("/api/v1/swap-requests", json=swap_body(model["id"], worker=worker, return_mode="return_box"),
+                       headers=keys["support"])
+
+
+def test_an_address_shippo_cannot_find_is_a_422_with_its_words_and_nothing_is_taken_in(shippo_client, keys, standin):
+    r = _swap(shippo_client, keys, zip_code="00000")
+    assert r.status_code == 422, r.text
+    assert any("could not be found" in m for m in r.json()["carrier_messages"])
+    assert [c.json.get("validate") for c in standin.calls("POST", "/addresses")] == [True]
+    assert shippo_client.get("/api/v1/swap-requests", headers=keys["support"]).json()["items"] == []
+
+
+def test_a_carrier_outage_at_intake_still_takes_the_swap_in_and_the_address_is_checked_before_booking(
+        shippo_client, keys, shippo_app, standin):
+    standin.fail_next("/addresses", 503)
+    created = _swap(shippo_client, keys)
+    assert created.status_code == 201 and created.json()["address_status"] == "unchecked"
+    assert work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier, only=SWAP_JOB_KINDS) == 1
+    swap = shippo_client.get(f"/api/v1/swap-requests/{created.json()['id']}", headers=keys["support"]).json()
+    assert swap["address_status"] == "valid" and swap["status"] == "label_booked"
+    assert len(standin.calls("POST", "/addresses")) == 2  # the refused one at intake, the check before booking
+
+
+def test_an_address_found_undeliverable_at_booking_buys_nothing_and_says_why(shippo_client, keys, shippo_app, standin):
+    standin.fail_next("/addresses", 503)
+    created = _swap(shippo_client, keys, zip_code="00000")
+    assert created.status_code == 201 and created.json()["address_status"] == "unchecked"
+    work.run_outbox(shippo_app.state.session_factory, shippo_app.state.carrier, only=SWAP_JOB_KINDS)
+    swap = shippo_client.get(f"/api/v1/swap-requests/{created.json()['id']}", headers=keys["support"]).json()
+    assert swap["status"] == "exception" and "not deliverable" in swap["timeline"][-1]["message"]
+    assert standin.calls("POST", "/transactions") == []
