@@ -153,6 +153,17 @@ class DiscrepancyFound(Event):
 
 
 @dataclass(frozen=True)
+class WarrantyClaimOverdue(Event):
+    """A unit with its vendor under a warranty claim is past the vendor's due date (once a claim)."""
+
+    claim_id: int
+    unit_id: int
+    vendor: str
+    rma_number: str
+    due_date: str
+
+
+@dataclass(frozen=True)
 class StockBelowPar(Event):
     """Ready stock of a model at a depot fell under its par level (once a dip)."""
 

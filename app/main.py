@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 
 from app.api import (
     catalog,
+    claims,
     health,
     holds,
     metrics,
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_middleware(ReplayOnLostConnection)  # outside the guard: its key look-up is replayed too
     app.add_middleware(telemetry.RequestMetrics)  # outermost: counts what the guard refuses too
     app.state.metrics_registry = telemetry.registry_for(service.session_factory)
-    for module in (health, catalog, units, holds, wipes, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
+    for module in (health, catalog, units, holds, wipes, claims, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
                    scan_station, reconciliation, telemetry, ticket_notes):
         app.include_router(module.router)
     app.include_router(metrics.router)

@@ -11,8 +11,8 @@ from app.inventory import ledger, repository
 from app.inventory.states import UnitState
 from app.models import LegalHold, SpareUnit
 
-# Targets a hold forbids: starting a wipe/refurbish, back to stock, disposal.
-HELD_FROM = frozenset({UnitState.REFURBISHING, UnitState.READY, UnitState.RETIRED})
+# Targets a hold forbids: starting a wipe/refurbish, back to stock, disposal, out to the vendor.
+HELD_FROM = frozenset({UnitState.REFURBISHING, UnitState.READY, UnitState.RETIRED, UnitState.WITH_VENDOR})
 
 
 def place(session: Session, *, unit_id: int | None, worker_email: str | None, reason: str, until: date | None,

@@ -20,6 +20,7 @@ from app.models import (
     ReturnStatus,
     SpareUnit,
     SwapRequest,
+    WarrantyClaim,
     WipeRecord,
 )
 from app.reference import cached
@@ -217,3 +218,31 @@ def successful_wipe_since_refurbishing(session: Session, unit_id: int) -> WipeRe
 
 def wipes_of(session: Session, unit_id: int) -> list[WipeRecord]:
     return list(session.scalars(select(WipeRecord).where(WipeRecord.unit_id == unit_id).order_by(WipeRecord.id)))
+
+
+# ---- warranty claims -----------------------------------------------------------------------
+
+
+def claim_for_update(session: Session, claim_id: int) -> WarrantyClaim | None:
+    return session.scalars(select(WarrantyClaim).where(WarrantyClaim.id == claim_id).with_for_update()).first()
+
+
+def open_claim_of(session: Session, unit_id: int) -> WarrantyClaim | None:
+    return session.scalars(select(WarrantyClaim).where(WarrantyClaim.unit_id == unit_id,
+                                                       WarrantyClaim.closed_at.is_(None))).first()
+
+
+def overdue_claims(session: Session, today: date) -> list[WarrantyClaim]:
+    """Open, past the vendor's due date, not yet escalated; locked (skipping rows another sweep holds)."""
+    stmt = select(WarrantyClaim).where(WarrantyClaim.closed_at.is_(None), WarrantyClaim.due_date < today,
+                                       WarrantyClaim.escalated_at.is_(None)).order_by(WarrantyClaim.id)
+    return list(session.scalars(stmt.with_for_update(skip_locked=True)))
+
+
+def claims_query(*, unit_id: int | None, open_only: bool) -> Select:
+    stmt = select(WarrantyClaim)
+    if unit_id is not None:
+        stmt = stmt.where(WarrantyClaim.unit_id == unit_id)
+    if open_only:
+        stmt = stmt.where(WarrantyClaim.closed_at.is_(None))
+    return stmt

@@ -448,3 +448,46 @@ class WipeRead(Output):
     recorded_at: datetime
     certificate_pdf: str
     certificate_json: str
+
+
+# ---- warranty claims -------------------------------------------------------------------------
+
+
+class ClaimOutcome(StrEnum):
+    REPAIRED = "repaired"  # back to triage (then refurbish, wipe and all)
+    REPLACED = "replaced"  # the old unit retired; the vendor's replacement taken in as a new unit
+    REFUSED = "refused"  # back to triage
+
+
+class ClaimCreate(Input):
+    vendor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    rma_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    due_date: date = Field(description="When the vendor promises it back")
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Replacement(Input):
+    serial: Code
+    asset_tag: Code
+
+
+class ClaimClose(Input):
+    outcome: ClaimOutcome
+    replacement: Replacement | None = Field(default=None, description="The vendor's replacement (outcome replaced)")
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ClaimRead(Output):
+    id: int
+    unit_id: int
+    vendor: str
+    rma_number: str
+    opened_at: datetime
+    opened_by: str
+    shipped_at: datetime | None
+    due_date: date
+    outcome: str | None
+    closed_at: datetime | None
+    replacement_unit_id: int | None
+    notes: str | None
+    escalated_at: datetime | None

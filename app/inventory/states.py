@@ -19,13 +19,17 @@ class UnitState(StrEnum):
     RECEIVED = "received"
     RETIRED = "retired"
     LOST = "lost"
+    WITH_VENDOR = "with_vendor"  # sent to its maker under a warranty claim
 
 
 S = UnitState
 
 TRANSITIONS: dict[UnitState, frozenset[UnitState]] = {
     S.RECEIVING: frozenset({S.TRIAGE, S.RETIRED}),
-    S.TRIAGE: frozenset({S.REFURBISHING, S.RETIRED}),
+    # triage → with_vendor: a warranty claim's unit is shipped to the vendor; it comes back to triage
+    # (repaired, or the claim refused), or is retired when the vendor replaces it.
+    S.TRIAGE: frozenset({S.REFURBISHING, S.RETIRED, S.WITH_VENDOR}),
+    S.WITH_VENDOR: frozenset({S.TRIAGE, S.RETIRED}),
     S.REFURBISHING: frozenset({S.READY, S.RETIRED}),
     # ready → refurbishing: re-image a stale unit; ready → lost: missing at a cycle count.
     S.READY: frozenset({S.RESERVED, S.REFURBISHING, S.RETIRED, S.LOST}),
@@ -62,6 +66,7 @@ JOURNEY_FLOWS: dict[UnitState, str] = {
     S.DEPLOYED: "the courier's tracking events move a swap's unit: it is deployed once delivered",
     S.AWAITING_RETURN: "the replaced device awaits return once its swap's replacement is delivered",
     S.RETURNING: "the replaced device is returning once the courier collects it for its swap",
+    S.WITH_VENDOR: "a warranty claim sends it to the vendor: POST /api/v1/warranty-claims/{id}/shipped",
 }
 
 
@@ -74,7 +79,7 @@ def check_manual_transition(current: UnitState, target: UnitState, *, in_journey
     a swap or an open return holds the unit, so it moves only with them."""
     if target in JOURNEY_FLOWS:
         raise InvalidTransition(
-            f"A unit reaches '{target.value}' only through the swap journey, not by hand: {JOURNEY_FLOWS[target]}.",
+            f"A unit reaches '{target.value}' only through its flow, not by hand: {JOURNEY_FLOWS[target]}.",
             current_state=current.value, target_state=target.value, flow=JOURNEY_FLOWS[target],
             allowed=manual_next(current),
         )

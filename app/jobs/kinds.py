@@ -35,6 +35,7 @@ PERIODIC = {
     sweeps.WAITLIST_UPDATES: timedelta(minutes=30),
     sweeps.PURGE_EXPIRED: timedelta(hours=1),
     sweeps.WATCH_PAR_LEVELS: timedelta(minutes=5),
+    sweeps.SWEEP_WARRANTY_CLAIMS: timedelta(hours=1),
 }
 
 

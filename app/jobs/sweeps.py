@@ -8,7 +8,7 @@ from app.care import escalation, followup
 from app.care.followup import FollowUpPolicy
 from app.care.lingering import Thresholds
 from app.db import unit_of_work
-from app.inventory import stock
+from app.inventory import claims, stock
 from app.notify import daily
 from app.notify.config import NotifyConfig
 from app.outbox import Kind, RetryPolicy
@@ -27,6 +27,7 @@ SWEEP_FOLLOW_UPS = "sweep_follow_ups"
 WAITLIST_UPDATES = "waitlist_updates"
 PURGE_EXPIRED = "purge_expired"
 WATCH_PAR_LEVELS = "watch_par_levels"
+SWEEP_WARRANTY_CLAIMS = "sweep_warranty_claims"
 ONCE = RetryPolicy(max_attempts=1)  # the next slot's run is the retry
 DEFAULT_THRESHOLDS, DEFAULT_CONFIG = Thresholds(), NotifyConfig()
 
@@ -64,6 +65,11 @@ def watch_par_levels(factory: sessionmaker[Session]) -> int:
         return stock.watch_par_levels(session)
 
 
+def sweep_warranty_claims(factory: sessionmaker[Session]) -> int:
+    with unit_of_work(factory) as session:
+        return claims.escalate_overdue(session, today=clock.now().date())
+
+
 def purge_expired(factory: sessionmaker[Session]) -> int:
     """Stored idempotent answers past 48 h, webhook receipts past 30 days, done jobs past a week."""
     with unit_of_work(factory) as session:
@@ -94,4 +100,6 @@ def kinds(settings: Settings, config: NotifyConfig) -> dict[str, Kind]:
         WAITLIST_UPDATES: Kind(lambda ctx: waitlist_updates(ctx.factory, config), "Updating the waitlist", ONCE),
         PURGE_EXPIRED: Kind(lambda ctx: purge_expired(ctx.factory), "Purging expired records", ONCE),
         WATCH_PAR_LEVELS: Kind(lambda ctx: watch_par_levels(ctx.factory), "Watching par levels", ONCE),
+        SWEEP_WARRANTY_CLAIMS: Kind(lambda ctx: sweep_warranty_claims(ctx.factory), "Chasing overdue warranty claims",
+                                    ONCE),
     }

@@ -2,6 +2,7 @@
 
 from app.models.api_keys import ApiKey
 from app.models.base import Base
+from app.models.claims import WarrantyClaim
 from app.models.holds import LegalHold
 from app.models.integrations import (
     DeliveryStatus,
@@ -81,6 +82,7 @@ __all__ = [
     "TicketNoteStatus",
     "TrackingEventRecord",
     "TrackingLink",
+    "WarrantyClaim",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookReceipt",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app import clock, events
 from app.dispatch import Dispatcher
 from app.notify.config import NotifyConfig
-from app.notify.queue import queue
+from app.notify.queue import queue, queue_service_alert
 from app.notify.render import local_day
 from app.shipping.states import Direction
 from app.swaps import repository as swaps
@@ -87,6 +87,12 @@ def return_received(session: Session, e: events.ReturnReceived, *, config: Notif
           data={"received_at": clock.now().isoformat()})
 
 
+def claim_overdue(session: Session, e: events.WarrantyClaimOverdue, *, config: NotifyConfig) -> None:
+    queue_service_alert(session, f"claim:{e.claim_id}:overdue", headline="warranty claim overdue",
+                        message=f"Unit {e.unit_id} is still with {e.vendor} under RMA {e.rma_number}, due back "
+                                f"{e.due_date}: chase the vendor (GET /api/v1/warranty-claims?open=true).")
+
+
 def wire(dispatcher: Dispatcher, config: NotifyConfig) -> None:
     for event_type, handler in [
         (events.SwapReceived, received), (events.SwapAllocated, allocated), (events.SwapBooked, booked),
@@ -94,5 +100,6 @@ def wire(dispatcher: Dispatcher, config: NotifyConfig) -> None:
         (events.SwapStatusChanged, status_changed), (events.SupportAlert, support_alert),
         (events.FollowUpScheduled, follow_up), (events.FollowUpReminderDue, follow_up_reminder),
         (events.ReturnChased, return_chased), (events.ReturnReceived, return_received),
+        (events.WarrantyClaimOverdue, claim_overdue),
     ]:
         dispatcher.on(event_type, partial(handler, config=config))

@@ -10,8 +10,9 @@ from app.models import CustodyEntry
 from tests.support import factories as f
 from tests.support.factories import post_swap, swap_body
 
-# The swap journey's states, written out here (not read from the code under test).
-JOURNEY = {"reserved", "packed", "in_transit", "deployed", "awaiting_return", "returning"}
+# The states only a flow reaches (the swap journey's, and a warranty claim's), written out here (not read
+# from the code under test).
+JOURNEY = {"reserved", "packed", "in_transit", "deployed", "awaiting_return", "returning", "with_vendor"}
 ALLOWED = [(a.value, b.value) for a, targets in TRANSITIONS.items() for b in sorted(targets)]
 BY_HAND = [(a, b) for a, b in ALLOWED if b not in JOURNEY]
 INTO_JOURNEY = [(a, b) for a, b in ALLOWED if b in JOURNEY]
