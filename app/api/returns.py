@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StringConstraints
@@ -72,6 +72,10 @@ class Resolve(Input):
 class TriageRequest(Input):
     decision: refurbish.TriageDecision
     reason: Reason
+    grade: Literal["A", "B", "C"] | None = Field(default=None, description="Cosmetic grade: A as new, B light wear, "
+                                                  "C visible damage (C is not sent to workers)")
+    battery_health: Annotated[int, Field(ge=0, le=100)] | None = Field(
+        default=None, description="Battery capacity left, % of design (under 80 is not sent to workers)")
 
 
 class RefurbishedRequest(Input):
@@ -139,7 +143,8 @@ def resolve_discrepancy(discrepancy_id: Id, body: Resolve, session: SessionDep, 
 @router.post("/units/{unit_id}/triage", response_model=UnitRead, tags=["units"], responses=problem_responses(404, 409))
 def triage_unit(unit_id: Id, body: TriageRequest, session: SessionDep, key: Warehouse):
     """Decide a unit in triage: refurbish it, or retire it (with the reason)."""
-    return units.unit_read(refurbish.triage(session, unit_id, body.decision, reason=body.reason, actor=key.name))
+    return units.unit_read(refurbish.triage(session, unit_id, body.decision, reason=body.reason, actor=key.name,
+                                            grade=body.grade, battery_health=body.battery_health))
 
 
 @router.post("/units/{unit_id}/refurbished", response_model=UnitRead, tags=["units"],

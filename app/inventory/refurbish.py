@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.errors import Conflict
-from app.inventory import repository
+from app.inventory import grading, repository
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
 from app.models import SpareUnit
@@ -18,13 +18,27 @@ class TriageDecision(StrEnum):
     RETIRE = "retire"
 
 
-def triage(session: Session, unit_id: int, decision: TriageDecision, *, reason: str, actor: str) -> SpareUnit:
+def triage(session: Session, unit_id: int, decision: TriageDecision, *, reason: str, actor: str,
+           grade: str | None = None, battery_health: int | None = None) -> SpareUnit:
+    """Decide a unit in triage, recording its condition: cosmetic grade and battery health. A unit below
+    the bar for workers (see `grading`) may be retired, not refurbished."""
     unit = repository.get_unit_for_update(session, unit_id)
     if unit.state != UnitState.TRIAGE:
         raise Conflict(f"Unit {unit.asset_tag} is '{unit.state}'; triage decides only units in 'triage'.",
                        current_state=unit.state)
+    if grade is not None:
+        unit.cosmetic_grade = grade
+    if battery_health is not None:
+        unit.battery_health = battery_health
+    found = grading.shortfalls(unit.cosmetic_grade, unit.battery_health)
+    if decision == TriageDecision.REFURBISH and found:
+        raise Conflict(f"Unit {unit.asset_tag} is not refurbished for workers: {'; '.join(found)}. Retire it, or "
+                       "claim it with its vendor.", shortfalls=found)
+    condition = ", ".join(p for p in (f"grade {grade}" if grade else "",
+                                      f"battery {battery_health}%" if battery_health is not None else "") if p)
     target = UnitState.REFURBISHING if decision == TriageDecision.REFURBISH else UnitState.RETIRED
-    return transition_unit(session, unit, target, actor=actor, reason=f"triage: {reason}")
+    return transition_unit(session, unit, target, actor=actor,
+                           reason=f"triage: {reason}" + (f" ({condition})" if condition else ""))
 
 
 def refurbished(session: Session, unit_id: int, *, notes: str | None, actor: str) -> SpareUnit:

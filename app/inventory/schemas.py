@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    field_serializer,
     field_validator,
 )
 
@@ -187,6 +188,19 @@ class DepotRead(Output):
 # ---- device models -------------------------------------------------------------------------
 
 
+class Accessory(Input):
+    item: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)]
+    cost: Money = Field(description="What replacing it costs, in the model's currency")
+
+    @field_serializer("cost", when_used="always")
+    def _cost_text(self, cost: Decimal) -> str:  # stored as JSON: exact, as text
+        return f"{cost:.2f}"
+
+
+Accessories = Annotated[list[Accessory], Field(max_length=20, description=(
+    "The kit a unit ships with (charger, cable, dock…): asked for at packing, checked at return inspection"))]
+
+
 class DeviceModelCreate(Input):
     sku: Code
     category: Category
@@ -200,6 +214,7 @@ class DeviceModelCreate(Input):
     currency: Currency = "USD"
     hs_code: HsCode | None = None
     origin_country: Country | None = Field(default=None, description="Where the model is made (customs)")
+    accessories: Accessories = []
     substitute_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
@@ -215,6 +230,7 @@ class DeviceModelUpdate(Input):
     currency: Currency | None = None
     hs_code: HsCode | None = None
     origin_country: Country | None = None
+    accessories: Accessories | None = None
     substitute_ids: list[Id] | None = Field(default=None, max_length=50)
 
 
@@ -232,6 +248,7 @@ class DeviceModelRead(Output):
     currency: str
     hs_code: str | None
     origin_country: str | None
+    accessories: list[Accessory]
     substitute_ids: list[int]
     created_at: datetime
 
@@ -331,6 +348,8 @@ class UnitRead(Output):
     last_tested_at: datetime | None
     last_charged_at: datetime | None
     box_contents: list[str]
+    cosmetic_grade: str | None = None
+    battery_health: int | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, events
 from app.errors import Conflict, Unprocessable
-from app.inventory import holds, ledger, repository, wipes
+from app.inventory import grading, holds, ledger, repository, wipes
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
 from app.inventory.states import (
     INITIAL_STATES,
@@ -39,7 +39,8 @@ def unit_read(unit: SpareUnit) -> UnitRead:
         configured_at=unit.configured_at,
         last_tested_at=unit.last_tested_at,
         last_charged_at=unit.last_charged_at,
-        box_contents=list(unit.box_contents or []),
+        box_contents=list(unit.box_contents or []), cosmetic_grade=unit.cosmetic_grade,
+        battery_health=unit.battery_health,
         created_at=unit.created_at,
         updated_at=unit.updated_at,
     )
@@ -140,6 +141,7 @@ def transition_unit(
     holds.check_not_held(session, unit, target)
     if current == UnitState.REFURBISHING and target == UnitState.READY:
         wipes.check_wiped(session, unit)
+        grading.check_fit_for_workers(unit)
     unit.state = target.value
     unit.updated_at = clock.now()
     session.flush()

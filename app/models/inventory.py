@@ -66,6 +66,9 @@ class DeviceModel(Base):
     replacement_value: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     # For a customs declaration when a unit crosses a border: the tariff number and where it was made.
+    # The kit a unit of this model ships with, each item with its replacement cost: asked for at packing,
+    # checked at return inspection. [{"item": "charger", "cost": "35.00"}, …]
+    accessories: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     hs_code: Mapped[str | None] = mapped_column(String(12))
     origin_country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

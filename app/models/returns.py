@@ -74,6 +74,8 @@ class Discrepancy(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("spare_units.id"), index=True)
     depot_id: Mapped[int] = mapped_column(ForeignKey("depots.id"))
     details: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # what it costs to replace (missing items)
+    currency: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(10))  # DiscrepancyStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,6 +33,9 @@ class SpareUnit(Base):
     last_tested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_charged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     box_contents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Recorded at triage: cosmetic grade A (as new) / B (light wear) / C (visible damage), battery health %.
+    cosmetic_grade: Mapped[str | None] = mapped_column(String(1))
+    battery_health: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

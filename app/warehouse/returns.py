@@ -2,6 +2,7 @@
 chasing what does not arrive (overdue, lost)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -49,12 +50,15 @@ def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, retu
     due = swap.promised_date if return_plan == "swap_at_door" else add_business_days(
         swap.promised_date, window, country)
     unit = inventory.find_unit_by_code(session, swap.broken_code) if swap.broken_code else None
+    # The model's kit when it has one (the broken unit's model, else the replacement's: a like-for-like swap);
+    # else what went out with the broken unit, when it is one of ours, or what the replacement came with.
+    model = unit.model if unit else swap.unit.model if swap.unit else None
+    kit = [a["item"] for a in (model.accessories if model else [])]
+    items = kit or (unit.box_contents if unit else box_contents)
     expected = ExpectedReturn(
         swap_id=swap.id, depot_id=swap.depot_id, code=swap.broken_code, unit_id=unit.id if unit else None,
         shipment_id=return_shipment.id if return_shipment else None,
-        # What went out with the broken unit, when it is one of ours; else what the replacement came with.
-        expected_items=sorted({"device", *(unit.box_contents if unit else box_contents)}), due_date=due, status=ReturnStatus.OPEN,
-        created_at=clock.now(),
+        expected_items=sorted({"device", *items}), due_date=due, status=ReturnStatus.OPEN, created_at=clock.now(),
     )
     session.add(expected)
     session.flush()
@@ -170,9 +174,13 @@ def inspect(session: Session, expected_id: int, *, items_present: list[str], dam
         items_present=items_present, damaged=damaged)
     missing = sorted(set(expected.expected_items) - set(items_present) - {"device"})
     if "missing_items" in outcomes:
+        costs, currency = _replacement_costs(session, expected)
+        priced = [f"{m} ({costs[m]} {currency})" if m in costs else m for m in missing]
+        amount = sum((costs[m] for m in missing if m in costs), Decimal(0))
         flag(session, "missing_items", expected=expected, unit_id=expected.received_unit_id,
              depot_id=expected.depot_id, details=f"Missing from the return of swap {expected.swap_id}: "
-             + ", ".join(missing))
+             + ", ".join(priced) + (f"; to replace: {amount} {currency}" if amount else ""),
+             amount=amount or None, currency=currency if amount else None)
     if damaged:
         flag(session, "damaged", expected=expected, unit_id=expected.received_unit_id, depot_id=expected.depot_id,
              details=f"Returned damaged from swap {expected.swap_id}: {notes or 'no notes'}")
@@ -203,14 +211,26 @@ def _close_swap(session: Session, expected: ExpectedReturn) -> None:
              outcome=expected.outcome)
 
 
+def _replacement_costs(session: Session, expected: ExpectedReturn) -> tuple[dict[str, Decimal], str]:
+    """What each of the kit's items costs to replace, in the model's currency (the expected unit's model,
+    else the swap's replacement's)."""
+    unit = inventory.get_unit(session, expected.unit_id) if expected.unit_id else swaps.get_swap(
+        session, expected.swap_id).unit
+    model = unit.model if unit else None
+    if model is None:
+        return {}, "USD"
+    return {a["item"]: Decimal(a["cost"]) for a in model.accessories or []}, model.currency
+
+
 def flag(session: Session, kind: str, *, expected: ExpectedReturn | None, unit_id: int | None, depot_id: int,
-         details: str) -> Discrepancy | None:
+         details: str, amount: Decimal | None = None, currency: str | None = None) -> Discrepancy | None:
     """Open a discrepancy, once per (kind, return, unit)."""
     expected_id = expected.id if expected else None
     if repository.existing_flag(session, kind, expected_return_id=expected_id, unit_id=unit_id) is not None:
         return None
     row = Discrepancy(kind=kind, expected_return_id=expected_id, unit_id=unit_id, depot_id=depot_id,
-                      details=details, status=DiscrepancyStatus.OPEN, created_at=clock.now())
+                      details=details, amount=amount, currency=currency, status=DiscrepancyStatus.OPEN,
+                      created_at=clock.now())
     session.add(row)
     session.flush()
     events.record(session, events.DiscrepancyFound(discrepancy_id=row.id, kind=kind))

@@ -108,8 +108,11 @@ def _unit(session: Session, unit: SpareUnit, depot_id: int, depot_code: str, act
                        }.get((swap.return_plan or swap.return_mode) if swap else "", "")
         label_note = (f" Stick the outbound label (tracking {label.tracking_number}) on the box."
                       if label and label.tracking_number else " The courier label is not booked yet: hold the box.")
-        return ScanAnswer(True, "packed", f"PACKED {tag} for swap {swap.id if swap else '?'}.{label_note}{return_note}",
-                          unit_id=unit.id, asset_tag=tag, swap_id=swap.id if swap else None)
+        kit = [a["item"] for a in unit.model.accessories or []]
+        kit_note = f" Put in the box: {', '.join(kit)}." if kit else ""
+        return ScanAnswer(True, "packed", f"PACKED {tag} for swap {swap.id if swap else '?'}.{kit_note}{label_note}"
+                          f"{return_note}", unit_id=unit.id, asset_tag=tag, swap_id=swap.id if swap else None,
+                          checklist=kit)
     if state in returns.RECEIVABLE:
         expected = repository.open_return_for_unit(session, unit.id)
         if expected is not None:

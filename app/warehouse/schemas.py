@@ -2,6 +2,7 @@
 alike)."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import Field
 
@@ -34,6 +35,8 @@ class DiscrepancyRead(Output):
     unit_id: int | None
     depot_id: int
     details: str
+    amount: Decimal | None = Field(default=None, description="What replacing what is missing costs")
+    currency: str | None = None
     status: str
     created_at: datetime
     resolved_at: datetime | None
