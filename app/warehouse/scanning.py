@@ -127,6 +127,16 @@ def _unit(session: Session, unit: SpareUnit, depot_id: int, depot_code: str, act
     if state == UnitState.PACKED:
         return ScanAnswer(True, "info", f"{tag} is already packed ({_last_move(session, unit)}); it waits for the "
                           "courier.", unit_id=unit.id, asset_tag=tag)
+    if state in (UnitState.RECEIVED, UnitState.TRIAGE, UnitState.REFURBISHING):
+        hold = inventory.active_hold_on(session, unit, clock.now().date())
+        if hold is not None:  # the bench must know before it touches the unit
+            return ScanAnswer(False, "problem", f"ON LEGAL HOLD: {tag} (hold {hold.id}: {hold.reason}). Do not wipe, "
+                              "refurbish or retire it; keep it as it is.", unit_id=unit.id, asset_tag=tag)
+    if state == UnitState.WITH_VENDOR:
+        claim = inventory.open_claim_of(session, unit.id)
+        about = f" under RMA {claim.rma_number}, due back {claim.due_date:%d %b}" if claim else ""
+        return ScanAnswer(True, "info", f"{tag} is with its vendor{about}: record the claim's outcome when it comes "
+                          "back.", unit_id=unit.id, asset_tag=tag)
     if state in (UnitState.RECEIVED, UnitState.TRIAGE):
         return ScanAnswer(True, "info", f"{tag} was already received ({_last_move(session, unit)}). It is in "
                           f"'{state.value}'.", unit_id=unit.id, asset_tag=tag)

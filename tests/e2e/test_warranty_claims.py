@@ -79,3 +79,16 @@ def test_a_unit_on_legal_hold_does_not_go_to_the_vendor(client, keys, frozen_clo
     refused = _post(client, keys, f"/warranty-claims/{claim['id']}/shipped")
     assert refused.status_code == 409 and "legal hold" in refused.json()["detail"]
     assert _state(client, keys, unit["id"]) == "triage"
+
+
+def test_the_scan_station_says_a_unit_is_with_its_vendor_or_on_legal_hold(client, keys, frozen_clock):
+    unit = _broken(client, keys)
+    depot_id = unit["depot_id"]
+    claim = _post(client, keys, f"/units/{unit['id']}/warranty-claims", CLAIM).json()
+    hold = client.post("/api/v1/legal-holds", json={"unit_id": unit["id"], "reason": "evidence"}, headers=keys["admin"])
+    held = f.scan(client, keys, unit["asset_tag"], depot_id)
+    assert not held["ok"] and "ON LEGAL HOLD" in held["instruction"] and "evidence" in held["instruction"]
+    client.post(f"/api/v1/legal-holds/{hold.json()['id']}/lift", json={"reason": "done"}, headers=keys["admin"])
+    _post(client, keys, f"/warranty-claims/{claim['id']}/shipped")
+    away = f.scan(client, keys, unit["asset_tag"], depot_id)
+    assert away["action"] == "info" and "with its vendor under RMA RMA-55117" in away["instruction"]
