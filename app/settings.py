@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # A pooled connection older than this is replaced when next taken (no ping before each use); one
     # found dead is replaced and the request run again, once, when nothing of it was committed.
     db_pool_recycle_seconds: int = Field(default=600, ge=10)
+    # Where the broken kit of a swap served across a border goes back to: "sending", the depot that sent
+    # the replacement; "region", a depot serving the worker's country (no customs on the way back).
+    return_depot: Literal["sending", "region"] = "sending"
     # Depots' calendars, models' substitutes and which models exist are cached this long (seconds): a
     # change made through another process reaches this one within it (this process's own at once).
     reference_cache_seconds: float = Field(default=10.0, ge=0, le=300)

@@ -45,7 +45,8 @@ def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = N
     retry = RetryPolicy(base=timedelta(seconds=settings.outbox_retry_seconds))
     config = NotifyConfig.from_settings(settings)
     return {
-        **shipping_jobs.kinds(retry=retry, poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds)),
+        **shipping_jobs.kinds(retry=retry, poll_quiet_for=timedelta(seconds=settings.tracking_poll_quiet_seconds),
+                              return_depot=settings.return_depot),
         **sweeps.kinds(settings, config),
         SEND: sending.kind(config=config, templates=Templates(settings.notify_templates_dir),
                            notifier=notifier or LocalOutbox()),

@@ -73,6 +73,8 @@ class SwapRequest(Base):
     # the outcome
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("spare_units.id"))
     depot_id: Mapped[int | None] = mapped_column(ForeignKey("depots.id"))
+    # Where the broken kit goes back to, when not the depot that sent the unit (RETURN_DEPOT=region).
+    return_depot_id: Mapped[int | None] = mapped_column(ForeignKey("depots.id"))
     is_substitute: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_reimage: Mapped[bool] = mapped_column(Boolean, default=False)
     promised_date: Mapped[date | None] = mapped_column(Date)
@@ -88,7 +90,8 @@ class SwapRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     unit: Mapped[SpareUnit | None] = relationship(lazy="joined")
-    depot: Mapped[Depot | None] = relationship(lazy="joined")
+    depot: Mapped[Depot | None] = relationship(lazy="joined", foreign_keys=[depot_id])
+    return_depot: Mapped[Depot | None] = relationship(foreign_keys=[return_depot_id])
     model: Mapped[DeviceModel | None] = relationship(lazy="joined")
 
 

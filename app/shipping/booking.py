@@ -33,6 +33,7 @@ from app.shipping.customs import Goods, as_record, declaration
 from app.shipping.labels import record_extra_label, record_label
 from app.shipping.rates import choose_rate
 from app.shipping.states import Direction, LabelState
+from app.swaps import repository as swaps_repository
 from app.swaps.addresses import UNCHECKED
 from app.swaps.addresses import apply as apply_address
 from app.swaps.schemas import ReturnMode
@@ -68,14 +69,33 @@ class BookingPlan:
     promised_date: date
     depot_country: str
     goods: Goods  # what the box holds, for a customs declaration
+    return_depot: Address  # where the broken kit goes back to (the sending depot, unless the policy says)
+
+
+def _address(d) -> Address:
+    return Address(name=d.contact_name, company=d.company, street1=d.street1, street2=d.street2, city=d.city,
+                   state=d.state, postal_code=d.postal_code, country=d.country, phone=d.phone, email=d.email)
+
+
+def choose_return_depot(session: Session, swap: SwapRequest, policy: str) -> None:
+    """RETURN_DEPOT=region: a swap sent from a depot that does not serve the worker's country sends its
+    broken kit to one that does (the lowest id), so it crosses no border on the way back."""
+    if policy != "region" or swap.return_depot_id is not None:
+        return
+    calendars = swaps_repository.depot_calendars(session)
+    if calendars[swap.depot_id].ships_to(swap.country):
+        return
+    local = sorted(i for i, c in calendars.items() if c.ships_to(swap.country))
+    if local:
+        swap.return_depot_id = local[0]
 
 
 def _plan(session: Session, swap: SwapRequest) -> BookingPlan:
     d, model = swap.depot, swap.unit.model
     return BookingPlan(
         swap_id=swap.id,
-        depot=Address(name=d.contact_name, company=d.company, street1=d.street1, street2=d.street2, city=d.city,
-                      state=d.state, postal_code=d.postal_code, country=d.country, phone=d.phone, email=d.email),
+        depot=_address(d),
+        return_depot=_address(swap.return_depot or d),
         worker=Address(name=swap.worker_name, street1=swap.street1, street2=swap.street2, city=swap.city,
                        state=swap.region, postal_code=swap.postal_code, country=swap.country,
                        phone=swap.worker_phone, email=swap.worker_email),
@@ -102,7 +122,8 @@ def _shipment(session: Session, swap_id: int, direction: Direction, provider: st
     return row
 
 
-def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence) -> None:
+def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *, fence: Fence,
+              return_depot: str = "sending") -> None:
     with unit_of_work(factory) as session:
         swap = session.get(SwapRequest, swap_id)
         if swap is None or swap.status != SwapStatus.ALLOCATED or swap.unit is None:
@@ -116,6 +137,7 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *,
             if verdict.status == UNCHECKED:
                 raise TemporaryCarrierError("the worker's address could not be checked yet", maybe_done=False)
             apply_address(swap, verdict)
+        choose_return_depot(session, swap, return_depot)
         plan = _plan(session, swap)
     transit_days = business_days_between(plan.ship_date, plan.promised_date, plan.depot_country)
     outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None,
@@ -168,10 +190,11 @@ def _ensure_label(factory, carrier: Carrier, plan: BookingPlan, direction: str, 
                                         retry_after=(settled_at - clock.now()).total_seconds(), maybe_done=False)
     if rate_id is None:
         returning = direction == RETURN  # the broken kit travels from the worker back to the depot
-        ends = (plan.worker.country, plan.depot.country) if returning else (plan.depot.country, plan.worker.country)
+        depot = plan.return_depot if returning else plan.depot  # the outbound orientation, for returns too
+        ends = (plan.worker.country, depot.country) if returning else (depot.country, plan.worker.country)
         customs = declaration(plan.goods, from_country=ends[0], to_country=ends[1], returning=returning,
                               signer=plan.depot.name)
-        rates = _read(carrier.get_rates, from_addr=plan.depot, to_addr=plan.worker, parcel=plan.parcel,
+        rates = _read(carrier.get_rates, from_addr=depot, to_addr=plan.worker, parcel=plan.parcel,
                       reference=reference, is_return=returning, customs=customs)
         rate = choose_rate(rates, max_days=max_days, carrier=carrier_token)
         if rate is None:

@@ -24,12 +24,13 @@ def escalate(session: Session, job: OutboxJob, message: str) -> None:
         add_event(session, swap, "escalated", message, job_id=job.id, escalated=True)
 
 
-def kinds(*, retry: RetryPolicy, poll_quiet_for) -> dict[str, Kind]:
-    def swap_job(run):
-        return lambda ctx: run(ctx.factory, ctx.carrier, ctx.payload["swap_id"], fence=ctx.fence)
+def kinds(*, retry: RetryPolicy, poll_quiet_for, return_depot: str = "sending") -> dict[str, Kind]:
+    def swap_job(run, **options):
+        return lambda ctx: run(ctx.factory, ctx.carrier, ctx.payload["swap_id"], fence=ctx.fence, **options)
 
     return {
-        BOOK_SWAP: Kind(swap_job(booking.book_swap), "Booking the courier", retry, escalate),
+        BOOK_SWAP: Kind(swap_job(booking.book_swap, return_depot=return_depot), "Booking the courier", retry,
+                        escalate),
         VOID_LABELS: Kind(swap_job(refunds.void_labels), "Voiding the unused labels", retry, escalate),
         VOID_EXTRA_LABELS: Kind(swap_job(refunds.void_extra_labels), "Refunding a label bought twice", retry,
                                 escalate),

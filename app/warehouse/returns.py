@@ -56,7 +56,8 @@ def expect_return(session: Session, swap: SwapRequest, *, return_plan: str, retu
     kit = [a["item"] for a in (model.accessories if model else [])]
     items = kit or (unit.box_contents if unit else box_contents)
     expected = ExpectedReturn(
-        swap_id=swap.id, depot_id=swap.depot_id, code=swap.broken_code, unit_id=unit.id if unit else None,
+        swap_id=swap.id, depot_id=swap.return_depot_id or swap.depot_id, code=swap.broken_code,
+        unit_id=unit.id if unit else None,
         shipment_id=return_shipment.id if return_shipment else None,
         expected_items=sorted({"device", *items}), due_date=due, status=ReturnStatus.OPEN, created_at=clock.now(),
     )

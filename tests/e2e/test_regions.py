@@ -65,7 +65,8 @@ def _booked(client, keys, app, swap_id):
     from app.jobs import work
     from tests.support.service import SWAP_JOB_KINDS
 
-    work.run_outbox(app.state.session_factory, app.state.carrier, only=SWAP_JOB_KINDS)
+    work.run_outbox(app.state.session_factory, app.state.carrier, only=SWAP_JOB_KINDS,
+                    kinds=app.state.service.kinds)  # the app's own jobs, built from its settings
     return client.get(f"/api/v1/swap-requests/{swap_id}", headers=keys["support"]).json()
 
 
@@ -91,3 +92,33 @@ def test_inside_the_eu_customs_union_no_declaration_goes_with_the_label(client, 
     swap = _booked(client, keys, app, created["id"])
     assert swap["status"] == "label_booked"
     assert [s["customs"] for s in swap["shipments"]] == [None] * len(swap["shipments"])
+
+
+def _crossing_swap(client, keys, app):
+    admin = keys["admin"]
+    lon, nyc = f.depot(client, admin, "LON"), f.depot(client, admin, "NYC")
+    model = f.model(client, admin, replacement_value="900.00", hs_code="847130", origin_country="CN")
+    f.unit(client, keys["warehouse"], model["id"], nyc["id"])
+    created = post_swap(client, keys, swap_body(model["id"], ticket="GB-R", return_mode="return_box",
+                                                allow_cross_border=True)).json()
+    swap = _booked(client, keys, app, created["id"])
+    assert swap["status"] == "label_booked" and swap["depot_code"] == "NYC"
+    ret = next(s for s in swap["shipments"] if s["direction"] == "return")
+    (expected,) = client.get("/api/v1/returns", headers=keys["support"]).json()
+    return lon, nyc, ret, expected
+
+
+def test_the_broken_kit_goes_back_to_the_depot_that_sent_the_unit_by_default(client, keys, app):
+    _lon, nyc, ret, expected = _crossing_swap(client, keys, app)
+    assert expected["depot_id"] == nyc["id"]
+    assert ret["customs"]["contents_type"] == "RETURN_MERCHANDISE"  # it crosses back
+
+
+def test_with_the_region_policy_the_broken_kit_goes_to_a_depot_in_the_worker_s_country(make_app, keys):
+    from fastapi.testclient import TestClient
+
+    app = make_app(return_depot="region")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        lon, _nyc, ret, expected = _crossing_swap(client, keys, app)
+    assert expected["depot_id"] == lon["id"]
+    assert ret["customs"] is None  # Leeds to London: no border
