@@ -63,9 +63,11 @@ def _swaps(client, keys, n, return_mode="no_return") -> list[int]:
 
 
 def _open_jobs(factory) -> int:
+    """Booking jobs not done yet (messages held for the worker's working hours are not this test's work:
+    counting them made it wait out its deadline whenever it ran after 20:00 in London)."""
     with factory() as s:
-        return s.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.status.in_(("pending",
-                                                                                                "in_flight"))))
+        return s.scalar(select(func.count()).select_from(OutboxJob).where(
+            OutboxJob.status.in_(("pending", "in_flight")), OutboxJob.kind.in_(SWAP_JOB_KINDS)))
 
 
 def test_a_purchase_slower_than_the_lease_is_not_taken_over(client, keys, settings):
@@ -76,7 +78,7 @@ def test_a_purchase_slower_than_the_lease_is_not_taken_over(client, keys, settin
 
     def worker(factory):
         while _open_jobs(factory) and time.monotonic() < deadline:
-            if not work.run_outbox(factory, carrier, limit=1, lease=LEASE):
+            if not work.run_outbox(factory, carrier, limit=1, lease=LEASE, only=SWAP_JOB_KINDS):
                 time.sleep(0.05)  # the other worker holds what is left: a lease running out must not free it
 
     threads = [threading.Thread(target=worker, args=(fac,)) for fac in factories]
