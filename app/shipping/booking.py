@@ -96,9 +96,7 @@ def _plan(session: Session, swap: SwapRequest) -> BookingPlan:
         swap_id=swap.id,
         depot=_address(d),
         return_depot=_address(swap.return_depot or d),
-        worker=Address(name=swap.worker_name, street1=swap.street1, street2=swap.street2, city=swap.city,
-                       state=swap.region, postal_code=swap.postal_code, country=swap.country,
-                       phone=swap.worker_phone, email=swap.worker_email),
+        worker=address_check.address_of(swap),
         worker_timezone=swap.worker_timezone,
         parcel=Parcel(length_cm=model.length_cm, width_cm=model.width_cm, height_cm=model.height_cm,
                       weight_kg=model.weight_kg),
@@ -129,16 +127,15 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *,
         if swap is None or swap.status != SwapStatus.ALLOCATED or swap.unit is None:
             _void_if_cancelled(session, swap)
             return  # cancelled, backordered again or already booked: nothing (more) to do
-        if swap.address_status == UNCHECKED:  # the carrier could not be asked at intake: ask now
-            try:
-                verdict = address_check.check(carrier, address_check.address_of(swap))
-            except Unprocessable as e:  # no courier can deliver there: support must sort it out with the worker
-                raise PermanentCarrierError(f"the worker's address is not deliverable: {e.detail}") from None
-            if verdict.status == UNCHECKED:
-                raise TemporaryCarrierError("the worker's address could not be checked yet", maybe_done=False)
+        unchecked = address_check.address_of(swap) if swap.address_status == UNCHECKED else None
+        if unchecked is None:
+            plan = _ready_plan(session, swap, return_depot)
+    if unchecked is not None:  # the carrier could not be asked at intake: ask now, outside any transaction
+        verdict = _recheck(carrier, unchecked)
+        with unit_of_work(factory) as session:
+            swap = session.get(SwapRequest, swap_id)
             apply_address(swap, verdict)
-        choose_return_depot(session, swap, return_depot)
-        plan = _plan(session, swap)
+            plan = _ready_plan(session, swap, return_depot)
     transit_days = business_days_between(plan.ship_date, plan.promised_date, plan.depot_country)
     outbound = _ensure_label(factory, carrier, plan, OUTBOUND, max_days=transit_days, carrier_token=None,
                              fence=fence)
@@ -155,6 +152,21 @@ def book_swap(factory: sessionmaker[Session], carrier: Carrier, swap_id: int, *,
                                                          timezone=plan.worker_timezone, day=plan.promised_date,
                                                          fence=fence)
     _finish(factory, plan, outbound, ret, return_plan, pickup_note)
+
+
+def _recheck(carrier: Carrier, address: Address):
+    try:
+        verdict = address_check.check(carrier, address)
+    except Unprocessable as e:  # no courier can deliver there: support must sort it out with the worker
+        raise PermanentCarrierError(f"the worker's address is not deliverable: {e.detail}") from None
+    if verdict.status == UNCHECKED:
+        raise TemporaryCarrierError("the worker's address could not be checked yet", maybe_done=False)
+    return verdict
+
+
+def _ready_plan(session: Session, swap: SwapRequest, return_depot: str) -> BookingPlan:
+    choose_return_depot(session, swap, return_depot)
+    return _plan(session, swap)
 
 
 def _void_if_cancelled(session: Session, swap: SwapRequest | None) -> None:
