@@ -20,8 +20,9 @@ def shortfalls(grade: str | None, battery_health: int | None) -> list[str]:
     return found
 
 
-def check_fit_for_workers(unit: SpareUnit) -> None:
+def check_fit_for_workers(unit: SpareUnit, *, refused: str = "does not go back to stock") -> None:
+    """409, saying why, for a unit below the bar (`refused`: what is refused, in the message)."""
     found = shortfalls(unit.cosmetic_grade, unit.battery_health)
     if found:
-        raise Conflict(f"Unit {unit.asset_tag} does not go back to stock: {'; '.join(found)}. Retire it, or claim "
-                       "it with its vendor.", shortfalls=found)
+        raise Conflict(f"Unit {unit.asset_tag} {refused}: {'; '.join(found)}. Retire it, or claim it with its "
+                       "vendor.", shortfalls=found)

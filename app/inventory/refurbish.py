@@ -30,10 +30,8 @@ def triage(session: Session, unit_id: int, decision: TriageDecision, *, reason: 
         unit.cosmetic_grade = grade
     if battery_health is not None:
         unit.battery_health = battery_health
-    found = grading.shortfalls(unit.cosmetic_grade, unit.battery_health)
-    if decision == TriageDecision.REFURBISH and found:
-        raise Conflict(f"Unit {unit.asset_tag} is not refurbished for workers: {'; '.join(found)}. Retire it, or "
-                       "claim it with its vendor.", shortfalls=found)
+    if decision == TriageDecision.REFURBISH:
+        grading.check_fit_for_workers(unit, refused="is not refurbished for workers")
     condition = ", ".join(p for p in (f"grade {grade}" if grade else "",
                                       f"battery {battery_health}%" if battery_health is not None else "") if p)
     target = UnitState.REFURBISHING if decision == TriageDecision.REFURBISH else UnitState.RETIRED
