@@ -1,6 +1,6 @@
 """Engine and session factory. Only boundaries (request dependency, job runner, CLI) commit."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
@@ -45,12 +45,14 @@ def make_session_factory(engine: Engine, **kwargs) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A transaction for jobs and CLI commands: commit on success, roll back on error."""
+def unit_of_work(factory: sessionmaker[Session], *,
+                 commit: Callable[[Session], None] = Session.commit) -> Iterator[Session]:
+    """A transaction: commit on success (with `commit`, e.g. one that marks a request's commit as
+    begun), roll back on error."""
     session = factory()
     try:
         yield session
-        session.commit()
+        commit(session)
     except BaseException:
         session.rollback()
         raise

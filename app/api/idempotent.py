@@ -5,6 +5,7 @@ stored in the same commit."""
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.api import replay
 from app.api.problems import PROBLEM_JSON, domain_problem_body
 from app.auth.keys import Caller
+from app.db import unit_of_work
 from app.errors import Conflict, DomainError
 from app.swaps import idempotency
 
@@ -64,15 +66,8 @@ def run(request: Request, *, api_key: Caller, key: str | None, payload: dict, ac
     if key is not None:
         idempotency.check_key(key)
     if key is None:
-        session = factory()
-        try:
+        with unit_of_work(factory, commit=partial(replay.commit, request)) as session:
             first, _ = _render(request, session, action)
-            replay.commit(request, session)
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         return _respond(first, replayed=False)
     request_hash = idempotency.fingerprint({"path": request.url.path, "body": payload})
     for _ in range(5):
