@@ -1,7 +1,8 @@
 """The one clock. Domain code takes times as arguments; services ask this module."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -31,3 +32,14 @@ class FileClock:
             with open(self.path, encoding="utf-8") as f:
                 self._seen = (stamp, datetime.fromisoformat(f.read().strip()).astimezone(UTC))
         return self._seen[1]
+
+
+@contextmanager
+def using(func: Callable[[], datetime]) -> Iterator[None]:
+    """Run a block on another clock (a simulation's), then put back the one before."""
+    global _now
+    before, _now = _now, func
+    try:
+        yield
+    finally:
+        _now = before

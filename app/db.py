@@ -2,8 +2,9 @@
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,11 +71,28 @@ def insert_for(session: Session, entity):
     return (postgresql if is_postgres(session) else sqlite).insert(entity)
 
 
+@lru_cache(maxsize=64)
+def _insert_ignoring(dialect: str, table: Table, key: str, returning: bool):
+    """`INSERT … ON CONFLICT (key) DO NOTHING [RETURNING id]`, built once per table: the values go in as
+    parameters, so the compiled statement is cached (values written into the statement are compiled anew
+    each time)."""
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing(
+        index_elements=[key])
+    return stmt.returning(table.c.id) if returning else stmt
+
+
+def insert_ignoring(session: Session, table: Table, values: dict, *, key: str = "dedupe_key",
+                    returning: bool = False):
+    """Insert one row of `values` unless a row with the same `key` exists; with `returning`, its id (None
+    when it existed)."""
+    stmt = _insert_ignoring(session.get_bind().dialect.name, table, key, returning)
+    return session.scalar(stmt, values) if returning else session.execute(stmt, values)
+
+
 def insert_unless_exists(session: Session, row, *, key: str = "dedupe_key") -> int | None:
     """Insert the new ORM object `row` in one `INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`:
     its id, or None when a row with its `key` exists already (queued by another process at the same
     moment included). `row` itself is not added to the session."""
     table = type(row).__table__
     values = {c.key: v for c in table.columns if c.key != "id" and (v := getattr(row, c.key)) is not None}
-    stmt = insert_for(session, type(row)).values(**values).on_conflict_do_nothing(index_elements=[key])
-    return session.scalar(stmt.returning(table.c.id))
+    return insert_ignoring(session, table, values, key=key, returning=True)

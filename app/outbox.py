@@ -20,8 +20,10 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import clock
-from app.db import insert_for, is_postgres
+from app.db import insert_ignoring, is_postgres
 from app.models import JobStatus, OutboxJob
+
+_PLAIN_INSERT = insert(OutboxJob.__table__)
 
 DEFAULT_LEASE = timedelta(seconds=30)
 KEEP_DONE_FOR = timedelta(days=7)
@@ -60,9 +62,9 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
     values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": JobStatus.PENDING, "attempts": 0,
               "next_attempt_at": due or now, "lane": lane, "created_at": now, "updated_at": now}
     if dedupe_key is None:
-        session.execute(insert(OutboxJob).values(**values))
+        session.execute(_PLAIN_INSERT, values)
         return
-    session.execute(insert_for(session, OutboxJob).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    insert_ignoring(session, OutboxJob.__table__, values)
 
 
 def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> OutboxJob | None:

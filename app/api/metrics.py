@@ -25,10 +25,12 @@ def get_service_metrics(
         description="End of the window, exclusive. Default: now.")] = None,
     depot_id: Annotated[Id | None, Query(description="Only swaps served from this depot (404 if there is none)")]
     = None,
+    model_id: Annotated[Id | None, Query(description="Only swaps that asked for this device model (404 if there is "
+                                                     "none)")] = None,
 ):
     """Figures about the swaps requested in [since, until) (at most 366 days), as they stand now:
     delivery against the promise and the next business day, time to a working device, backorders,
     return lag, open discrepancies, unreturned devices, follow-up answers and escalations. Cancelled
     swaps count only in `swaps`. Each field's description is its exact definition; `since` not before
     `until` is a 422."""
-    return service.service_metrics(session, since=since, until=until, depot_id=depot_id)
+    return service.service_metrics(session, since=since, until=until, depot_id=depot_id, model_id=model_id)

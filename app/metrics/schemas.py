@@ -4,7 +4,8 @@ simulation that wants the same figures computes them by these words.
 Terms used throughout:
 
 - **the cohort**: the swaps *requested* (created) in [since, until), served from `depot_id` when one is
-  given (a swap still on the waitlist has no depot, so a depot filter leaves it out), **excluding
+  given (a swap still on the waitlist has no depot, so a depot filter leaves it out) and asking for
+  `model_id` when one is given (served by a substitute or not), **excluding
   cancelled swaps**. Only `swaps` counts cancelled ones. Every figure describes the cohort as it stands
   at `as_of` (the service's clock), however long ago the window was.
 - **delivered at**: the instant of the outbound shipment's first applied DELIVERED tracking event, by
@@ -76,6 +77,7 @@ class ServiceMetrics(Output):
     since: datetime = Field(description="start of the window (inclusive), UTC")
     until: datetime = Field(description="end of the window (exclusive), UTC")
     depot_id: int | None = Field(description="the depot the swaps were served from; null for all")
+    model_id: int | None = Field(default=None, description="the device model the swaps asked for; null for all")
     as_of: datetime = Field(description="when the figures were taken (the service's clock), UTC")
     swaps: SwapCounts
     delivered_by_promised_day: Share = Field(

@@ -177,17 +177,21 @@ def next_business_day_share(rows, now: datetime) -> Share:
 
 
 def service_metrics(session: Session, *, since: datetime | None = None, until: datetime | None = None,
-                    depot_id: int | None = None) -> ServiceMetrics:
+                    depot_id: int | None = None, model_id: int | None = None) -> ServiceMetrics:
     now = clock.now()
     since, until = resolve_window(since, until, now)
     if depot_id is not None:
         inventory.get_depot(session, depot_id)
+    if model_id is not None:
+        inventory.check_model(session, model_id)
     dialect = _prepare(session)
     epoch = partial(_epoch, dialect)
 
     requested = [SwapRequest.created_at >= since, SwapRequest.created_at < until]
     if depot_id is not None:
         requested.append(SwapRequest.depot_id == depot_id)
+    if model_id is not None:
+        requested.append(SwapRequest.model_id == model_id)
     cohort = [*requested, SwapRequest.status != SwapStatus.CANCELLED]
     cohort_ids = select(SwapRequest.id).where(*cohort)
 
@@ -248,7 +252,7 @@ def service_metrics(session: Session, *, since: datetime | None = None, until: d
         .group_by(Escalation.rule).order_by(Escalation.rule)).tuples().all()
 
     return ServiceMetrics(
-        since=since, until=until, depot_id=depot_id, as_of=now,
+        since=since, until=until, depot_id=depot_id, model_id=model_id, as_of=now,
         swaps=SwapCounts(requested=sum(by_status.values()), by_status=by_status),
         delivered_by_promised_day=Share(counted=counted, met=met, share=_ratio(met, counted)),
         next_business_day=next_business_day_share(rows, now),

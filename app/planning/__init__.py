@@ -1,0 +1,1 @@
+"""Stock planning: the scenario a simulation runs, the Poisson par levels, and stored simulations."""
