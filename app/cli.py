@@ -1,5 +1,5 @@
 """Command line: `spares init-db | serve | worker | create-api-key | revoke-api-key | import-units |
-seed-demo | simulate | reconcile | openapi`."""
+seed-demo | simulate | simulate-service | reconcile | openapi`."""
 
 import json
 import os
@@ -39,7 +39,8 @@ def _exit_on_domain_error() -> Iterator[None]:
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         for err in exc.extra.get("errors", []):
-            typer.echo(f"  line {err['line']}: {err['message']}", err=True)
+            where = f"line {err['line']}" if "line" in err else err.get("field", "")
+            typer.echo(f"  {where}: {err['message']}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -149,6 +150,56 @@ def simulate(
                                                     status=status, status_date=now.replace(microsecond=i),
                                                     details=f"simulated {status.lower()}"), source="simulated")
                 typer.echo(f"{direction} {status}: {result}")
+
+
+@app.command("simulate-service")
+def simulate_service(
+    scenario_file: Annotated[Path | None, typer.Option("--scenario", help="a scenario as JSON (default: the built-in "
+                                                       "one: 3 depots, 3 models, 1,000 workers)")] = None,
+    days: Annotated[int | None, typer.Option(help="the period simulated (default 365)")] = None,
+    workers: Annotated[int | None, typer.Option(help="scale the depots' worker counts to this total")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed: the same seed gives the same run")] = None,
+    target: Annotated[float | None, typer.Option(help="next-business-day rate wanted (default 0.98)")] = None,
+    out: Annotated[Path, typer.Option(help="folder for result.json, days.csv, plot.png, par-levels.json")] = Path(
+        "simulation"),
+    verify: Annotated[bool, typer.Option(help="re-run with the recommended par levels and raise them where the "
+                                              "simulated rate misses the target")] = True,
+    apply: Annotated[bool, typer.Option("--apply", help="set the recommended par levels in this service "
+                                                        "(its DATABASE_URL); depots and models by code and SKU")] = False,
+    database: Annotated[str, typer.Option(help="'memory' (SQLite in memory) or 'postgresql' (a throwaway database "
+                                               "on DATABASE_URL's server, dropped afterwards)")] = "memory",
+) -> None:
+    """Simulate the service through its own code and recommend par levels per depot × model: prints
+    the table, writes the plot, the daily CSV, the JSON answer and the par levels."""
+    from app.inventory import catalog
+    from app.inventory.schemas import ParLevelsSet
+    from app.planning import report
+    from app.planning.scenario import Scenario, scaled_to
+    from app.simulation import plan
+
+    raw = json.loads(scenario_file.read_text(encoding="utf-8")) if scenario_file else {}
+    scenario = Scenario.model_validate(raw)
+    changes = {k: v for k, v in (("days", days), ("seed", seed), ("target", target)) if v is not None}
+    scenario = Scenario.model_validate({**scenario.model_dump(), **changes})
+    if workers is not None:
+        scenario = scaled_to(scenario, workers)
+    if database not in ("memory", "postgresql"):
+        typer.echo("error: --database is 'memory' or 'postgresql'", err=True)
+        raise typer.Exit(2)
+    url = "sqlite://" if database == "memory" else get_settings().database_url
+    result = plan.simulate(scenario, verify=verify, database_url=url, progress=lambda m: typer.echo(m, err=True))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (out / "days.csv").write_text(report.daily_csv(result), encoding="utf-8")
+    (out / "plot.png").write_bytes(report.plot_png(result))
+    (out / "par-levels.json").write_text(json.dumps(result["par_levels"]["apply"], indent=1), encoding="utf-8")
+    typer.echo(report.table(result))
+    typer.echo(f"wrote {out}/result.json, days.csv, plot.png, par-levels.json")
+    if apply:
+        with _exit_on_domain_error(), unit_of_work(_factory()) as session:
+            applied = catalog.set_par_levels(session, ParLevelsSet.model_validate(result["par_levels"]["apply"]))
+        typer.echo(f"applied {len(applied)} par levels: "
+                   + ", ".join(f"{p.depot_code}/{p.sku}={p.min_ready}" for p in applied))
 
 
 @app.command()

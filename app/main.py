@@ -18,6 +18,7 @@ from app.api import (
     metrics,
     notifications,
     outbound_webhooks,
+    planning,
     problems,
     reconciliation,
     returns,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     app.add_middleware(telemetry.RequestMetrics)  # outermost: counts what the guard refuses too
     app.state.metrics_registry = telemetry.registry_for(service.session_factory)
     for module in (health, catalog, units, holds, wipes, claims, returns, stock, swaps, notifications, outbound_webhooks, webhooks, tracking,
-                   scan_station, reconciliation, telemetry, ticket_notes):
+                   scan_station, reconciliation, telemetry, ticket_notes, planning):
         app.include_router(module.router)
     app.include_router(metrics.router)
     _document_roles(app)

@@ -13,7 +13,9 @@ from app.inventory.schemas import (
     DeviceModelCreate,
     DeviceModelRead,
     DeviceModelUpdate,
+    ParLevelRead,
     ParLevelSet,
+    ParLevelsSet,
     ProfileCreate,
     ProfileUpdate,
 )
@@ -133,3 +135,39 @@ def set_par_level(session: Session, depot_id: int, model_id: int, data: ParLevel
         par.min_ready = data.min_ready
     session.flush()
     return par
+
+
+def set_par_levels(session: Session, data: ParLevelsSet) -> list[ParLevelRead]:
+    """Many par levels in one go (a simulation's recommendation): all of them, or none when any entry
+    names a depot or model that does not exist, or a depot × model twice."""
+    depots = {d.id: d for d in session.scalars(select(Depot))}
+    models = {m.id: m for m in session.scalars(select(DeviceModel))}
+    depot_by_code = {d.code: d for d in depots.values()}
+    model_by_sku = {m.sku: m for m in models.values()}
+    errors, pairs = [], {}
+    for i, e in enumerate(data.levels):
+        depot = depots.get(e.depot_id) if e.depot_id is not None else depot_by_code.get(e.depot_code)
+        model = models.get(e.model_id) if e.model_id is not None else model_by_sku.get(e.sku)
+        if depot is None:
+            errors.append({"field": f"levels.{i}.{'depot_id' if e.depot_id is not None else 'depot_code'}",
+                           "in": "body", "message": f"no depot {e.depot_id or e.depot_code}"})
+        if model is None:
+            errors.append({"field": f"levels.{i}.{'model_id' if e.model_id is not None else 'sku'}",
+                           "in": "body", "message": f"no device model {e.model_id or e.sku}"})
+        if depot is not None and model is not None:
+            if (depot.id, model.id) in pairs:
+                errors.append({"field": f"levels.{i}", "in": "body",
+                               "message": f"{depot.code} × {model.sku} is named twice"})
+            pairs[(depot.id, model.id)] = e.min_ready
+    if errors:
+        raise Unprocessable(f"{len(errors)} of the par levels cannot be set; none was.", errors=errors)
+    existing = {(p.depot_id, p.model_id): p for p in repository.par_levels(session)}
+    for (depot_id, model_id), min_ready in pairs.items():
+        par = existing.get((depot_id, model_id))
+        if par is None:
+            session.add(ParLevel(depot_id=depot_id, model_id=model_id, min_ready=min_ready))
+        else:
+            par.min_ready = min_ready
+    session.flush()
+    return [ParLevelRead(depot_id=d, depot_code=depots[d].code, model_id=m, sku=models[m].sku, min_ready=n)
+            for (d, m), n in pairs.items()]

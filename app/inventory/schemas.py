@@ -19,6 +19,7 @@ from pydantic import (
     WithJsonSchema,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from app.inventory.regions import REGIONS
@@ -372,6 +373,39 @@ class LedgerEntryRead(Output):
 
 class ParLevelSet(Input):
     min_ready: int = Field(ge=0, le=100000)
+
+
+class ParLevelEntry(Input):
+    """One depot × model, each named by id or by code / SKU (a simulation's recommendation names them by
+    code and SKU)."""
+
+    depot_id: Id | None = None
+    depot_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
+                                                 max_length=20)] | None = None
+    model_id: Id | None = None
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
+                                          max_length=100)] | None = None
+    min_ready: int = Field(ge=0, le=100000)
+
+    @model_validator(mode="after")
+    def _named_once(self):
+        if (self.depot_id is None) == (self.depot_code is None):
+            raise ValueError("name the depot by depot_id or by depot_code (one of them)")
+        if (self.model_id is None) == (self.sku is None):
+            raise ValueError("name the model by model_id or by sku (one of them)")
+        return self
+
+
+class ParLevelsSet(Input):
+    levels: list[ParLevelEntry] = Field(min_length=1, max_length=10000)
+
+
+class ParLevelRead(Output):
+    depot_id: int
+    depot_code: str
+    model_id: int
+    sku: str
+    min_ready: int
 
 
 class StockRow(BaseModel):

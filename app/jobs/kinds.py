@@ -13,7 +13,7 @@ from app.integrations.tickets.notes import TicketConfig
 from app.integrations.webhooks import delivery
 from app.integrations.webhooks.delivery import WebhookConfig
 from app.integrations.webhooks.fanout import DELIVER
-from app.jobs import sweeps
+from app.jobs import planning, sweeps
 from app.keyring import Keyring
 from app.notify import sending
 from app.notify.config import NotifyConfig
@@ -53,6 +53,7 @@ def all_kinds(settings: Settings | None = None, *, notifier: Notifier | None = N
         **({} if keyring is None else {DELIVER: delivery.kind(config=WebhookConfig(
             allowed_hosts=settings.webhook_hosts, timeout=settings.webhook_timeout_seconds), keyring=keyring)}),
         POST_NOTE: posting.kind(tickets or TicketConfig()),
+        **planning.kinds(),
     }
 
 

@@ -13,6 +13,7 @@ from app.models.integrations import (
 )
 from app.models.inventory import ConfigProfile, Depot, DeviceModel, ParLevel, model_substitutes
 from app.models.notifications import Notification, NotificationStatus
+from app.models.planning import Simulation, SimulationStatus
 from app.models.returns import (
     ChargeBack,
     ChargeBackStatus,
@@ -75,6 +76,8 @@ __all__ = [
     "Scan",
     "ServiceSecret",
     "Shipment",
+    "Simulation",
+    "SimulationStatus",
     "SpareUnit",
     "SwapEvent",
     "SwapRequest",

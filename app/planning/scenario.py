@@ -107,3 +107,17 @@ class Scenario(Input):
         if self.return_lag_p90_days < self.return_lag_median_days:
             raise ValueError("return_lag_p90_days is below the median")
         return self
+
+
+def scaled_to(scenario: Scenario, workers: int) -> Scenario:
+    """The scenario with its depots' worker counts scaled to `workers` in all, in the same proportions
+    (largest remainders first, so the counts add up exactly)."""
+    total = sum(d.workers for d in scenario.depots)
+    weights = [d.workers / total if total else 1 / len(scenario.depots) for d in scenario.depots]
+    exact = [w * workers for w in weights]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in by_remainder[:workers - sum(counts)]:
+        counts[i] += 1
+    return scenario.model_copy(update={"depots": [d.model_copy(update={"workers": n})
+                                                  for d, n in zip(scenario.depots, counts, strict=True)]})

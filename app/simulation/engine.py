@@ -135,10 +135,15 @@ class Simulation:
         with unit_of_work(self.factory) as session:
             swap, _ = intake.create_swap(session, body, actor=ACTOR, address_verdict=self.verdicts[depot.code])
             self.pending[swap.id] = (replace(request, worker=worker), fleet[worker])
-        self.book()
+            allocated = swap.status == SwapStatus.ALLOCATED
+        if allocated:
+            self.book()
 
     def book(self) -> None:
-        """The worker's turn: every booking job due runs; each swap booked is handed to the courier."""
+        """The worker's turn: every booking job due runs; each swap booked is handed to the courier.
+        Called when a swap may have got a unit: taken in and allocated, or a unit ready while swaps wait."""
+        if not self.pending:
+            return
         work.run_outbox(self.factory, self.carrier, kinds=self.world.service.kinds, limit=10_000, only={BOOK_SWAP})
         with self.factory() as session:
             rows = session.execute(

@@ -135,6 +135,12 @@ POLICY = {
     ("GET", "/api/v1/units/{unit_id}/wipes"): READ,
     ("GET", "/api/v1/wipes/{wipe_id}/certificate.json"): READ,
     ("GET", "/api/v1/wipes/{wipe_id}/certificate.pdf"): READ,
+    ("POST", "/api/v1/planning/simulations"): ADMIN,
+    ("GET", "/api/v1/planning/simulations/{simulation_id}"): READ,
+    ("GET", "/api/v1/planning/simulations/{simulation_id}/plot.png"): READ,
+    ("GET", "/api/v1/planning/simulations/{simulation_id}/days.csv"): READ,
+    ("GET", "/api/v1/planning/simulations/{simulation_id}/table.txt"): READ,
+    ("PUT", "/api/v1/par-levels"): ADMIN,
     ("POST", "/api/v1/units/{unit_id}/transitions"): WAREHOUSE,
     ("POST", "/api/v1/units/{unit_id}/triage"): WAREHOUSE,
 }
