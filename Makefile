@@ -52,3 +52,4 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake_load
 	$(BIN)/python -m bench.allocation_scale
+	$(BIN)/python -m bench.simulation_year --days 14

@@ -146,6 +146,7 @@ def test_the_week_in_figures(client, keys, week):
         "since": "2026-10-31T12:00:00Z",  # 30 days before now
         "until": "2026-11-30T12:00:00Z",  # now
         "depot_id": None,
+        "model_id": None,
         "as_of": "2026-11-30T12:00:00Z",
         "swaps": {
             "requested": 8,  # A B C D E F G H, the cancelled D included
@@ -208,6 +209,19 @@ def test_a_depot_keeps_the_swaps_it_served(client, keys, week):
     assert nyc["follow_up"] == {"asked": 1, "answered": 0, "answer_rate": 0.0, "average_score": None}
     assert nyc["return_lag"] == {"count": 0, "median_hours": None, "p90_hours": None}
     assert nyc["escalations_by_rule"] == {}
+
+
+def test_a_model_keeps_the_swaps_that_asked_for_it(client, keys, week):
+    m1, m2 = week["swaps"]["A"]["model_id"], week["swaps"]["F"]["model_id"]
+    first = metrics(client, keys, model_id=m1)
+    assert first["model_id"] == m1
+    assert first["swaps"]["requested"] == 5  # A B C E H
+    second = metrics(client, keys, model_id=m2)
+    assert second["swaps"]["requested"] == 2  # D (cancelled) and F
+    assert second["next_business_day"]["counted"] == 0  # F asked at 17:00, after the cut-off; D is cancelled
+    both = metrics(client, keys, model_id=m1, depot_id=week["nyc"]["id"])
+    assert both["swaps"]["requested"] == 0  # New York served only G, which asked for another model
+    assert client.get(URL, params={"model_id": 999999}, headers=keys["support"]).status_code == 404
 
 
 def test_the_window_holds_swaps_requested_from_since_up_to_but_not_at_until(client, keys, week):
