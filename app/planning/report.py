@@ -28,6 +28,7 @@ def table(result: dict) -> str:
         f"request → delivered: median {ttw['median']} h, p90 {ttw['p90']} h, p99 {ttw['p99']} h",
         (f"backorders: {b['count']} (waits: median {b['wait_hours']['median']} h, p90 {b['wait_hours']['p90']} h, "
         f"max {b['wait_hours']['max']} h; served in fair order: {'yes' if b['served_in_fair_order'] else 'NO'})"),
+        f"records' invariants after the run: {len(result['invariant_breaches']) or 'no'} breach(es)",
         f"stock turns: {result['stock_turns']} a year; shipping: "
         + (", ".join(f"{v} {c}" for c, v in result["shipping_cost"].items()) or "none"),
         "",

@@ -58,6 +58,9 @@ from app.warehouse import returns, scanning
 log = logging.getLogger(__name__)
 RUN_HERE = (BOOK_SWAP, SWEEP_WAITLIST, SWEEP_ESCALATIONS, SWEEP_RETURNS)
 COURIER_HOURS = (time(9, 0), time(17, 0))
+# One process runs every job to its end, one after another, so no lease is ever taken over; a long one
+# keeps the heartbeat (a second thread) off the one in-memory connection the jobs share.
+LEASE = timedelta(hours=6)
 WIPE = WipeCreate(method=WipeMethod.PURGE, technique="cryptographic erase", tool="Simulated eraser", tool_version="1",
                   technician="bench", result=WipeResult.SUCCESS, verification="erase verified by the tool")
 
@@ -144,7 +147,8 @@ class Simulation:
         Called when a swap may have got a unit: taken in and allocated, or a unit ready while swaps wait."""
         if not self.pending:
             return
-        work.run_outbox(self.factory, self.carrier, kinds=self.world.service.kinds, limit=10_000, only={BOOK_SWAP})
+        work.run_outbox(self.factory, self.carrier, kinds=self.world.service.kinds, limit=10_000, only={BOOK_SWAP},
+                        lease=LEASE)
         with self.factory() as session:
             rows = session.execute(
                 select(Shipment.id, Shipment.swap_id, Shipment.direction, Shipment.tracking_number,
@@ -259,7 +263,8 @@ class Simulation:
                 continue
             for kind in sorted(kinds):
                 schedule_slot(self.factory, kind)
-            work.run_outbox(self.factory, self.carrier, kinds=self.world.service.kinds, limit=100, only=kinds)
+            work.run_outbox(self.factory, self.carrier, kinds=self.world.service.kinds, limit=100, only=kinds,
+                            lease=LEASE)
             self.book()
 
     def sampler(self) -> Iterator:

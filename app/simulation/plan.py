@@ -83,6 +83,7 @@ def result(scenario: Scenario, played: engine.Run, recs, levels, rounds, verifie
         "depot_models": f["depot_models"],
         "time_to_delivered_hours": f["time_to_delivered_hours"],
         "backorders": f["backorders"],
+        "invariant_breaches": f["invariant_breaches"],
         "shipped": f["shipped"],
         "stock_turns": f["stock_turns"],
         "mean_ready_units": f["mean_ready_units"],

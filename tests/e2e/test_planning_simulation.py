@@ -51,6 +51,7 @@ def test_a_seed_gives_the_same_run_and_another_seed_another():
     assert (measured["count"], measured["median"], measured["p90"]) == (
         metrics["delivered"]["count"], metrics["delivered"]["median_hours"], metrics["delivered"]["p90_hours"])
     assert measured["p90"] <= measured["p99"]
+    assert first.figures["invariant_breaches"] == []  # every unit accounted for after the run
     assert [s.ready for s in first.samples] == [s.ready for s in again.samples]
     assert other.figures["metrics"]["swaps"] != first.figures["metrics"]["swaps"] or \
         other.figures["backorders"] != first.figures["backorders"]
@@ -102,6 +103,7 @@ def test_too_little_stock_serves_the_waitlist_in_the_order_people_joined_it():
     assert run.figures["backorders"]["served_in_fair_order"] is True
     assert len(served) >= 4 and waiting  # stock was short for the whole period
     assert run.figures["metrics"]["backorders"]["ever"] == len(log)
+    assert run.figures["invariant_breaches"] == []
 
 
 SMALL = {"days": 7, "depots": [{**LONDON, "workers": 40}], "models": [laptop(rate=3.0, sku="LAT-5440")]}
