@@ -4,11 +4,6 @@ stock and backorders per depot over time (matplotlib, drawn off-screen)."""
 import csv
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen: draw to files
-import matplotlib.pyplot as plt
-
 STATES = ("ready", "reserved", "packed", "in_transit", "deployed", "awaiting_return", "returning", "received",
           "triage", "refurbishing", "retired", "lost")
 
@@ -59,6 +54,13 @@ def daily_csv(result: dict) -> str:
 
 
 def plot_png(result: dict) -> bytes:
+    # Imported here: matplotlib takes half a second to import, which every API and worker process
+    # would pay at start for a plot only a simulation draws.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen: draw to files
+    import matplotlib.pyplot as plt
+
     days = [d["day"] for d in result["over_time"]]
     depots = list(result["depots"])
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
