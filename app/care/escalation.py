@@ -32,8 +32,8 @@ def raise_priority(session: Session, swap: SwapRequest, *, rule: str, reason: st
     return True
 
 
-def facts(session: Session, swap: SwapRequest) -> SwapFacts:
-    outbound = repository.outbound_shipment(session, swap.id)
+def facts(session: Session, swap: SwapRequest, outbound) -> SwapFacts:
+    """What the rules look at, of a swap and its outbound shipment (None before booking)."""
     cutoff_at = None
     if swap.depot is not None and swap.ship_date is not None:
         cutoff_at = at_local(swap.ship_date, swap.depot.cutoff_local, swap.depot.timezone)
@@ -51,10 +51,12 @@ def sweep(session: Session, thresholds: Thresholds) -> int:
     """Escalate what has lingered past a threshold; returns how many escalations were made."""
     now = clock.now()
     swaps = repository.lingering_candidates_for_update(session, WATCHED)
-    fired = repository.rules_fired(session, [s.id for s in swaps])
+    ids = [s.id for s in swaps]
+    fired = repository.rules_fired(session, ids)
+    outbound = repository.outbound_shipments(session, ids)  # one read for all, not one per swap
     made = 0
     for swap in swaps:
-        for rule, reason in lingering(facts(session, swap), now, thresholds):
+        for rule, reason in lingering(facts(session, swap, outbound.get(swap.id)), now, thresholds):
             if (swap.id, rule) not in fired and raise_priority(session, swap, rule=rule, reason=reason):
                 made += 1
     return made

@@ -37,9 +37,16 @@ def lingering_candidates_for_update(session: Session, statuses: list[str], limit
     return list(session.scalars(stmt).unique())
 
 
-def outbound_shipment(session: Session, swap_id: int) -> Shipment | None:
-    return session.scalars(select(Shipment).where(Shipment.swap_id == swap_id,
-                                                  Shipment.direction == Direction.OUTBOUND)).first()
+def outbound_shipments(session: Session, swap_ids: list[int]) -> dict[int, Shipment]:
+    """The outbound shipment of each of these swaps that has one."""
+    if not swap_ids:
+        return {}
+    rows = session.scalars(select(Shipment).where(Shipment.swap_id.in_(swap_ids),
+                                                  Shipment.direction == Direction.OUTBOUND).order_by(Shipment.id))
+    found: dict[int, Shipment] = {}
+    for row in rows:
+        found.setdefault(row.swap_id, row)
+    return found
 
 
 def last_event_at(session: Session, swap_id: int, kind: str) -> datetime | None:
