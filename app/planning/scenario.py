@@ -85,6 +85,9 @@ class Scenario(Input):
     return_lag_p90_days: Days = Field(default=6, description="… and its 90th percentile")
     return_transit_days: Annotated[int, Field(ge=1, le=20)] = Field(
         default=2, description="Business days the return courier takes to the depot")
+    follow_up_answer_rate: Share = Field(
+        default=0.7, description="Share of workers who answer \"is it working?\" (yes, within 8 hours of the "
+                                 "question); their answers give the metrics' time to working")
     sweep_every_hours: Annotated[int, Field(ge=1, le=24)] = Field(
         default=4, description="How often (simulated time) the periodic jobs run: waitlist, escalations, returns")
 

@@ -4,7 +4,7 @@ is scrapped. Drawn per request, so two runs of one scenario with different stock
 failures and the same couriers (common random numbers): only the stock makes them differ."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,8 @@ class Request:
     delivery_minute: int  # minutes after 09:00 local on the delivery day
     lag: timedelta  # delivery → the worker hands the old device to the courier
     scrap: bool  # the old device is retired at triage
+    answers: bool = False  # the worker answers the follow-up ("yes, it works")
+    answer_lag: timedelta = timedelta(0)  # after the question is due
 
 
 def devices(workers: int, share: float) -> int:
@@ -64,4 +66,7 @@ def draw(scenario: Scenario) -> list[Request]:
                         lag=timedelta(days=float(median * math.exp(sigma * rng.standard_normal()))),
                         scrap=bool(rng.random() < model.scrap_rate)))
     out.sort(key=lambda r: (r.at, r.depot, r.sku, r.worker))
-    return out
+    # The follow-up answers from a stream of their own, so they change none of the draws above.
+    answers = np.random.default_rng([scenario.seed, 1])
+    return [replace(r, answers=bool(answers.random() < scenario.follow_up_answer_rate),
+                    answer_lag=timedelta(minutes=int(answers.integers(8 * 60)))) for r in out]

@@ -26,6 +26,7 @@ import simpy
 from sqlalchemy import delete, func, select
 
 from app import clock
+from app.care import followup
 from app.db import unit_of_work
 from app.inventory import refurbish, units, wipes
 from app.inventory.calendar import add_business_days, at_local, is_business_day, next_business_day
@@ -34,7 +35,7 @@ from app.inventory.states import UnitState
 from app.jobs import work
 from app.jobs.kinds import schedule_slot
 from app.jobs.sweeps import SWEEP_ESCALATIONS, SWEEP_RETURNS, SWEEP_WAITLIST
-from app.models import OutboxJob, Shipment, SpareUnit, SwapRequest
+from app.models import FollowUp, OutboxJob, Shipment, SpareUnit, SwapRequest
 from app.planning.scenario import DepotPlan, Scenario
 from app.shipping import address_check, tracking
 from app.shipping.carrier import Address
@@ -51,6 +52,7 @@ from app.simulation.world import (
     throwaway_database,
 )
 from app.swaps import intake
+from app.swaps import repository as swaps
 from app.swaps.schemas import SwapCreate
 from app.swaps.states import SwapStatus
 from app.warehouse import returns, scanning
@@ -177,6 +179,8 @@ class Simulation:
         yield self.until(max(at_local(day, COURIER_HOURS[0], zone) + timedelta(minutes=request.delivery_minute),
                              self.now()))
         self.courier(booked[Direction.OUTBOUND], "DELIVERED")
+        if request.answers:
+            self.env.process(self.follow_up(row.swap_id, request.answer_lag))
         key = (request.depot, request.sku, request.worker)
         self.world.fleet[(request.depot, request.sku)][request.worker] = row.asset_tag  # the worker's device now
         self.busy.discard(key)
@@ -207,6 +211,17 @@ class Simulation:
                 wipes.record_wipe(session, unit_id, WIPE, actor=ACTOR)
                 refurbish.refurbished(session, unit_id, notes=None, actor=ACTOR)
             self.book()
+
+    def follow_up(self, swap_id: int, lag: timedelta) -> Iterator:
+        """The worker answers "is it working?" (yes) on the tracking page, `lag` after the question is due
+        (the service set when, at delivery)."""
+        with self.factory() as session:
+            due = session.scalar(select(FollowUp.due_at).where(FollowUp.swap_id == swap_id))
+        if due is None:
+            return
+        yield self.until(max(due + lag, self.now()))
+        with unit_of_work(self.factory) as session:
+            followup.answer(session, swaps.get_swap_for_update(session, swap_id), answer="yes", score=5, comment=None)
 
     def resupply(self, depot: DepotPlan, sku: str) -> Iterator:
         """A new unit for a scrapped one: ordered at triage, ready at the depot after `resupply_days`."""

@@ -52,6 +52,10 @@ def test_a_seed_gives_the_same_run_and_another_seed_another():
         metrics["delivered"]["count"], metrics["delivered"]["median_hours"], metrics["delivered"]["p90_hours"])
     assert measured["p90"] <= measured["p99"]
     assert first.figures["invariant_breaches"] == []  # every unit accounted for after the run
+    # Workers answer the follow-up through the real follow-up code: the metrics' time to working.
+    follow_up, working = first.figures["metrics"]["follow_up"], metrics["working"]
+    assert 0 < follow_up["answered"] <= follow_up["asked"] and working["count"] == follow_up["answered"]
+    assert working["median_hours"] > measured["median"]  # asked the business day after delivery
     assert [s.ready for s in first.samples] == [s.ready for s in again.samples]
     assert other.figures["metrics"]["swaps"] != first.figures["metrics"]["swaps"] or \
         other.figures["backorders"] != first.figures["backorders"]
