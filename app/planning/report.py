@@ -22,8 +22,8 @@ def table(result: dict) -> str:
         f"({result['swaps_per_second']} swaps/s)"),
         f"next business day (asked before the cut-off): {_pct(nbd['share'])} of {nbd['counted']}",
         f"request → delivered: median {ttw['median']} h, p90 {ttw['p90']} h, p99 {ttw['p99']} h",
-        f"request → working (the follow-up's yes, {working['count']} answers): median {working['median_hours']} h, "
-        f"p90 {working['p90_hours']} h",
+        (f"request → working (the follow-up's yes, {working['count']} answers): "
+         f"median {working['median_hours']} h, p90 {working['p90_hours']} h"),
         (f"backorders: {b['count']} (waits: median {b['wait_hours']['median']} h, p90 {b['wait_hours']['p90']} h, "
         f"max {b['wait_hours']['max']} h; served in fair order: {'yes' if b['served_in_fair_order'] else 'NO'})"),
         f"records' invariants after the run: {len(result['invariant_breaches']) or 'no'} breach(es)",
