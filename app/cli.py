@@ -178,9 +178,8 @@ def simulate_service(
     from app.simulation import plan
 
     raw = json.loads(scenario_file.read_text(encoding="utf-8")) if scenario_file else {}
-    scenario = Scenario.model_validate(raw)
     changes = {k: v for k, v in (("days", days), ("seed", seed), ("target", target)) if v is not None}
-    scenario = Scenario.model_validate({**scenario.model_dump(), **changes})
+    scenario = Scenario.model_validate({**raw, **changes})
     if workers is not None:
         scenario = scaled_to(scenario, workers)
     if database not in ("memory", "postgresql"):

@@ -4,7 +4,7 @@ one call from their recommendation."""
 from datetime import datetime
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import Admin, Reader, SessionDep
 from app.api.problems import problem_responses
@@ -43,13 +43,13 @@ def simulation_read(sim: Simulation) -> dict:
 
 
 @router.post("/planning/simulations", status_code=202, response_model=SimulationRead)
-def request_simulation(body: SimulationCreate, session: SessionDep, key: Admin):
+def request_simulation(body: SimulationCreate, session: SessionDep, key: Admin, response: Response):
     """Simulate the service over a period (default one year) through its own code, on a throwaway
     database, and recommend par levels per depot × model. A worker runs it (a one-year run takes
     minutes); poll `links.self` until `status` is `done` (or `failed`)."""
     sim = simulations.request(session, body, actor=key.name)
-    return JSONResponse(SimulationRead.model_validate(simulation_read(sim)).model_dump(mode="json"), 202,
-                        headers={"Location": f"/api/v1/planning/simulations/{sim.id}"})
+    response.headers["Location"] = f"/api/v1/planning/simulations/{sim.id}"
+    return simulation_read(sim)
 
 
 @router.get("/planning/simulations/{simulation_id}", response_model=SimulationRead, responses=problem_responses(404))

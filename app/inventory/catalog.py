@@ -127,13 +127,19 @@ def update_profile(session: Session, profile_id: int, data: ProfileUpdate) -> Co
 def set_par_level(session: Session, depot_id: int, model_id: int, data: ParLevelSet) -> ParLevel:
     repository.get_depot(session, depot_id)
     repository.get_model(session, model_id)
-    par = repository.get_par_level(session, depot_id, model_id)
+    par = _put_par_level(session, repository.get_par_level(session, depot_id, model_id), depot_id, model_id,
+                         data.min_ready)
+    session.flush()
+    return par
+
+
+def _put_par_level(session: Session, par: ParLevel | None, depot_id: int, model_id: int, min_ready: int) -> ParLevel:
+    """`par` (the pair's row, None when it has none) set to `min_ready`."""
     if par is None:
-        par = ParLevel(depot_id=depot_id, model_id=model_id, min_ready=data.min_ready)
+        par = ParLevel(depot_id=depot_id, model_id=model_id, min_ready=min_ready)
         session.add(par)
     else:
-        par.min_ready = data.min_ready
-    session.flush()
+        par.min_ready = min_ready
     return par
 
 
@@ -163,11 +169,7 @@ def set_par_levels(session: Session, data: ParLevelsSet) -> list[ParLevelRead]:
         raise Unprocessable(f"{len(errors)} of the par levels cannot be set; none was.", errors=errors)
     existing = {(p.depot_id, p.model_id): p for p in repository.par_levels(session)}
     for (depot_id, model_id), min_ready in pairs.items():
-        par = existing.get((depot_id, model_id))
-        if par is None:
-            session.add(ParLevel(depot_id=depot_id, model_id=model_id, min_ready=min_ready))
-        else:
-            par.min_ready = min_ready
+        _put_par_level(session, existing.get((depot_id, model_id)), depot_id, model_id, min_ready)
     session.flush()
     return [ParLevelRead(depot_id=d, depot_code=depots[d].code, model_id=m, sku=models[m].sku, min_ready=n)
             for (d, m), n in pairs.items()]

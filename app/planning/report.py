@@ -4,8 +4,10 @@ stock and backorders per depot over time (matplotlib, drawn off-screen)."""
 import csv
 import io
 
-STATES = ("ready", "reserved", "packed", "in_transit", "deployed", "awaiting_return", "returning", "received",
-          "triage", "refurbishing", "retired", "lost")
+from app.inventory.states import UnitState
+
+# Every unit state (the one table in `inventory.states`), ready first: the column a planner reads.
+STATES = (UnitState.READY, *(s for s in UnitState if s != UnitState.READY))
 
 
 def _pct(share) -> str:

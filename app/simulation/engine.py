@@ -96,6 +96,7 @@ class Simulation:
         self.start = datetime.combine(scenario.start, time(0), UTC)
         self.env = simpy.Environment()
         self.depots = {d.code: d for d in scenario.depots}
+        self.models = {m.sku: m for m in scenario.models}
         self.country_depot = {d.country: d.code for d in scenario.depots}
         self.verdicts = {d.code: self._address_verdict(d) for d in scenario.depots}
         self.busy: set[tuple[str, str, int]] = set()  # workers with a swap under way
@@ -204,7 +205,7 @@ class Simulation:
             yield from self.resupply(home, request.sku)
         else:
             done = at_local(add_business_days(self.now().astimezone(ZoneInfo(home.timezone)).date(),
-                                              self.world_model(request.sku).refurbish_days, home.country),
+                                              self.models[request.sku].refurbish_days, home.country),
                             time(10, 0), home.timezone)
             yield self.until(max(done, self.now() + timedelta(hours=1)))
             with unit_of_work(self.factory) as session:
@@ -225,7 +226,7 @@ class Simulation:
 
     def resupply(self, depot: DepotPlan, sku: str) -> Iterator:
         """A new unit for a scrapped one: ordered at triage, ready at the depot after `resupply_days`."""
-        model = self.world_model(sku)
+        model = self.models[sku]
         arrives = at_local(add_business_days(self.now().astimezone(ZoneInfo(depot.timezone)).date(),
                                              model.resupply_days, depot.country), time(10, 0), depot.timezone)
         yield self.until(max(arrives, self.now()))
@@ -310,9 +311,6 @@ class Simulation:
                       waiting=wait, states=by_depot)
 
     # ---- helpers ----------------------------------------------------------------------------------
-
-    def world_model(self, sku: str):
-        return next(m for m in self.scenario.models if m.sku == sku)
 
     @staticmethod
     def _worker_address(depot: DepotPlan) -> dict:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
@@ -45,11 +45,17 @@ PROFILE_VERSION = "1"
 class World:
     service: Service
     depot_ids: dict[str, int]
-    depot_of_id: dict[int, str]
     model_ids: dict[str, int]
-    sku_of_id: dict[int, str]
     profile_ids: dict[str, int]
     fleet: dict[tuple[str, str], list[str]]  # (depot, sku) → the asset tag each worker has now
+
+    @cached_property
+    def depot_of_id(self) -> dict[int, str]:
+        return {v: k for k, v in self.depot_ids.items()}
+
+    @cached_property
+    def sku_of_id(self) -> dict[int, str]:
+        return {v: k for k, v in self.model_ids.items()}
 
 
 def fleet_tag(depot: str, sku: str, worker: int) -> str:
@@ -137,8 +143,7 @@ def seed(service: Service, scenario: Scenario, stock: dict[tuple[str, str], int]
                         box_contents=BOX), actor=ACTOR, reason="starting stock")
         fleet = _deploy_fleet(session, scenario, depots, models, profiles, now)
     return World(service=service, depot_ids={k: v.id for k, v in depots.items()},
-                 depot_of_id={v.id: k for k, v in depots.items()}, model_ids={k: v.id for k, v in models.items()},
-                 sku_of_id={v.id: k for k, v in models.items()}, profile_ids={k: v.id for k, v in profiles.items()},
+                 model_ids={k: v.id for k, v in models.items()}, profile_ids={k: v.id for k, v in profiles.items()},
                  fleet=fleet)
 
 
