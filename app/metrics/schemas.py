@@ -14,9 +14,9 @@ Terms used throughout:
 - **delivery day**: the calendar date of *delivered at* in the worker's own timezone.
 - **hours**: the difference between two instants, each truncated to the whole second, in hours rounded
   to 2 decimals.
-- **median / p90**: nearest rank. Of n values sorted ascending, the p-th percentile is the value at rank
-  ⌈p × n / 100⌉ (counting from 1): the median is p = 50 (the lower middle value when n is even), p90
-  is p = 90. Never interpolated. Null when n = 0.
+- **median / p90 / p99**: nearest rank. Of n values sorted ascending, the p-th percentile is the value at
+  rank ⌈p × n / 100⌉ (counting from 1): the median is p = 50 (the lower middle value when n is even),
+  p90 is p = 90, p99 is p = 99 (the longest while n ≤ 100). Never interpolated. Null when n = 0.
 - **shares** are met / counted, rounded to 4 decimals, null when nothing was counted."""
 
 from datetime import datetime
@@ -36,6 +36,8 @@ class Durations(Output):
     count: int = Field(description="how many durations were measured")
     median_hours: float | None = Field(description="nearest-rank median (rank ⌈n/2⌉) in hours; null when none")
     p90_hours: float | None = Field(description="nearest-rank 90th percentile (rank ⌈9n/10⌉) in hours; null when none")
+    p99_hours: float | None = Field(description="nearest-rank 99th percentile (rank ⌈99n/100⌉: the longest while n is "
+                                                "100 or fewer) in hours; null when none")
 
 
 class SwapCounts(Output):

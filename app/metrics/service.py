@@ -6,7 +6,7 @@ expressions are spelled per dialect:
 
 - Durations are differences of epoch seconds, each instant truncated to the second
   (`FLOOR(EXTRACT(EPOCH …))` / `strftime('%s', …)`), so both databases get the same whole numbers.
-- median / p90 are nearest rank, picked with window functions: of n durations ranked 1..n ascending
+- median / p90 / p99 are nearest rank, picked with window functions: of n durations ranked 1..n ascending
   (ROW_NUMBER), the p-th percentile is the one whose rank r satisfies (r − 1)·100 < p·n ≤ r·100, i.e.
   r = ⌈p·n/100⌉. Both databases have ROW_NUMBER and COUNT(*) OVER (); neither interpolates.
 - The delivery day is the worker's local date: `timezone(zone, instant)` on PostgreSQL; SQLite knows
@@ -21,6 +21,7 @@ them rather than written again in SQL."""
 import math
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, exists, extract, func, select
@@ -58,7 +59,7 @@ from app.swaps.states import SwapStatus
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_WINDOW = timedelta(days=366)
-MEDIAN, P90 = 50, 90
+MEDIAN, P90, P99 = 50, 90, 99
 
 
 # ---- the window ----------------------------------------------------------------------------------
@@ -125,8 +126,17 @@ def _ratio(met: int, counted: int, places: int = 4) -> float | None:
     return round(met / counted, places) if counted else None
 
 
-def _durations(session: Session, seconds) -> tuple[int, float | None, float | None, float | None]:
-    """(count, median, p90, max) in hours of the one-column select `seconds`, nearest rank, in SQL."""
+class Measured(NamedTuple):
+    count: int
+    median: float | None
+    p90: float | None
+    p99: float | None
+    longest: float | None
+
+
+def _durations(session: Session, seconds) -> Measured:
+    """Count, median, p90, p99 and the longest, in hours, of the one-column select `seconds`, nearest
+    rank, in SQL."""
     values = seconds.subquery("durations")
     value = values.c[0]
     ranked = select(value.label("seconds"), func.row_number().over(order_by=value).label("rank"),
@@ -136,15 +146,15 @@ def _durations(session: Session, seconds) -> tuple[int, float | None, float | No
         at_rank = and_(ranked.c.rank * 100 >= ranked.c.n * p, (ranked.c.rank - 1) * 100 < ranked.c.n * p)
         return func.max(case((at_rank, ranked.c.seconds)))
 
-    count, median, p90, longest = session.execute(
-        select(func.count(), percentile(MEDIAN), percentile(P90), func.max(ranked.c.seconds)).select_from(ranked)
-    ).one()
-    return count, _hours(median), _hours(p90), _hours(longest)
+    count, median, p90, p99, longest = session.execute(
+        select(func.count(), percentile(MEDIAN), percentile(P90), percentile(P99), func.max(ranked.c.seconds))
+        .select_from(ranked)).one()
+    return Measured(count, _hours(median), _hours(p90), _hours(p99), _hours(longest))
 
 
-def _as_durations(measured: tuple[int, float | None, float | None, float | None]) -> Durations:
-    count, median, p90, _ = measured
-    return Durations(count=count, median_hours=median, p90_hours=p90)
+def _as_durations(measured: Measured) -> Durations:
+    return Durations(count=measured.count, median_hours=measured.median, p90_hours=measured.p90,
+                     p99_hours=measured.p99)
 
 
 # ---- the figure decided in Python ------------------------------------------------------------------
@@ -257,8 +267,8 @@ def service_metrics(session: Session, *, since: datetime | None = None, until: d
         delivered_by_promised_day=Share(counted=counted, met=met, share=_ratio(met, counted)),
         next_business_day=next_business_day_share(rows, now),
         time_to_working=TimeToWorking(delivered=_as_durations(to_delivered), working=_as_durations(to_working)),
-        backorders=Backorders(ever=ever_backordered, waiting=waiting[0], waiting_median_hours=waiting[1],
-                              waiting_max_hours=waiting[3]),
+        backorders=Backorders(ever=ever_backordered, waiting=waiting.count, waiting_median_hours=waiting.median,
+                              waiting_max_hours=waiting.longest),
         return_lag=_as_durations(return_lag),
         open_discrepancies=open_discrepancies,
         unreturned=unreturned,

@@ -16,14 +16,13 @@ def _pct(share) -> str:
 
 def table(result: dict) -> str:
     m = result["metrics"]
-    nbd, ttw = m["next_business_day"], result["time_to_delivered_hours"]
-    working = m["time_to_working"]["working"]
+    nbd, ttw, working = m["next_business_day"], m["time_to_working"]["delivered"], m["time_to_working"]["working"]
     b = result["backorders"]
     lines = [
         (f"{result['swaps']} swaps in {result['scenario']['days']} days, simulated in {result['wall_seconds']} s "
         f"({result['swaps_per_second']} swaps/s)"),
         f"next business day (asked before the cut-off): {_pct(nbd['share'])} of {nbd['counted']}",
-        f"request → delivered: median {ttw['median']} h, p90 {ttw['p90']} h, p99 {ttw['p99']} h",
+        f"request → delivered: median {ttw['median_hours']} h, p90 {ttw['p90_hours']} h, p99 {ttw['p99_hours']} h",
         (f"request → working (the follow-up's yes, {working['count']} answers): "
          f"median {working['median_hours']} h, p90 {working['p90_hours']} h"),
         (f"backorders: {b['count']} (waits: median {b['wait_hours']['median']} h, p90 {b['wait_hours']['p90']} h, "

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.metrics.service import service_metrics
-from app.models import Shipment, SwapEvent, SwapRequest, TrackingEventRecord
+from app.models import Shipment, SwapEvent, SwapRequest
 from app.shipping.states import Direction
 from app.swaps.states import SwapStatus
 from app.warehouse.reconciliation import check_invariants
@@ -40,7 +40,6 @@ def collect(session: Session, sim) -> dict:
             by_pair[f"{code}/{sku}"] = {"next_business_day": m.next_business_day.model_dump(),
                                         "backordered": m.backorders.ever, "requested": m.swaps.requested}
     backorders = backorder_log(session, world)
-    to_delivered = delivery_hours(session, since, until)
     waits = [b["wait_hours"] for b in backorders if b["wait_hours"] is not None]
     shipped = session.scalar(select(func.count()).select_from(Shipment).where(
         Shipment.direction == Direction.OUTBOUND, Shipment.tracking_status == "DELIVERED")) or 0
@@ -62,8 +61,6 @@ def collect(session: Session, sim) -> dict:
             "served_in_fair_order": served_in_fair_order(backorders),
             "log": backorders,
         },
-        "time_to_delivered_hours": {"count": len(to_delivered), "median": nearest_rank(to_delivered, 50),
-                                    "p90": nearest_rank(to_delivered, 90), "p99": nearest_rank(to_delivered, 99)},
         # The records' invariants (`spares reconcile`) after the run: one state and place per unit,
         # continuous ledgers, one reservation per held unit. A breach is the service's bug, shown here.
         "invariant_breaches": [f"{b.kind}: {b.detail}" for b in check_invariants(session)],
@@ -72,23 +69,6 @@ def collect(session: Session, sim) -> dict:
         "mean_ready_units": round(mean_ready, 2),
         "shipping_cost": {c: str(v.quantize(Decimal("0.01"))) for c, v in sorted(cost.items())},
     }
-
-
-def delivery_hours(session: Session, since: datetime, until: datetime) -> list[float]:
-    """Request → delivered at, in hours, for the swaps requested in [since, until) and not cancelled: the
-    metrics' `time_to_working.delivered` (delivered at: the outbound shipment's first applied DELIVERED
-    event, by the carrier's time; each instant truncated to the second), every value, so the p99 the
-    metrics do not give can be read too."""
-    event_at = func.coalesce(TrackingEventRecord.status_date, TrackingEventRecord.received_at)
-    rows = session.execute(
-        select(SwapRequest.created_at, func.min(event_at))
-        .join(Shipment, Shipment.swap_id == SwapRequest.id)
-        .join(TrackingEventRecord, TrackingEventRecord.shipment_id == Shipment.id)
-        .where(SwapRequest.created_at >= since, SwapRequest.created_at < until,
-               SwapRequest.status != SwapStatus.CANCELLED, Shipment.direction == Direction.OUTBOUND,
-               TrackingEventRecord.status == "DELIVERED", TrackingEventRecord.applied.is_(True))
-        .group_by(SwapRequest.id, SwapRequest.created_at)).all()
-    return [round((int(at.timestamp()) - int(asked.timestamp())) / 3600, 2) for asked, at in rows]
 
 
 def backorder_log(session: Session, world) -> list[dict]:

@@ -81,7 +81,6 @@ def result(scenario: Scenario, played: engine.Run, recs, levels, rounds, verifie
         "metrics": f["metrics"],
         "depots": f["depots"],
         "depot_models": f["depot_models"],
-        "time_to_delivered_hours": f["time_to_delivered_hours"],
         "backorders": f["backorders"],
         "invariant_breaches": f["invariant_breaches"],
         "shipped": f["shipped"],

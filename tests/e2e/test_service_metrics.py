@@ -164,18 +164,20 @@ def test_the_week_in_figures(client, keys, week):
         "time_to_working": {
             # request → delivered: A Tue 09:00→Wed 11:00 = 26, G Tue 12:00→Thu 01:30 = 37.5,
             # F Tue 17:00→Thu 09:00 = 40, C Tue 11:00→Thu 12:00 = 49, B Tue 10:00→Thu 14:00 = 52.
-            # Sorted [26, 37.5, 40, 49, 52]: median rank ⌈5/2⌉ = 3 → 40; p90 rank ⌈4.5⌉ = 5 → 52.
-            "delivered": {"count": 5, "median_hours": 40.0, "p90_hours": 52.0},
+            # Sorted [26, 37.5, 40, 49, 52]: median rank ⌈5/2⌉ = 3 → 40; p90 rank ⌈4.5⌉ = 5 → 52;
+            # p99 rank ⌈4.95⌉ = 5 → 52.
+            "delivered": {"count": 5, "median_hours": 40.0, "p90_hours": 52.0, "p99_hours": 52.0},
             # request → a working "yes": A Tue 09:00→Thu 10:30 = 49.5, F Tue 17:00→Fri 10:15 = 65.25
-            # (B said no). Sorted [49.5, 65.25]: median rank ⌈1⌉ = 1 → 49.5; p90 rank ⌈1.8⌉ = 2 → 65.25.
-            "working": {"count": 2, "median_hours": 49.5, "p90_hours": 65.25},
+            # (B said no). Sorted [49.5, 65.25]: median rank ⌈1⌉ = 1 → 49.5; p90 rank ⌈1.8⌉ = 2 → 65.25;
+            # p99 rank ⌈1.98⌉ = 2 → 65.25.
+            "working": {"count": 2, "median_hours": 49.5, "p90_hours": 65.25, "p99_hours": 65.25},
         },
         # Ever waitlisted: C (served Wed), E, H; waiting now: E since Thu 10:00 (98 h), H since Fri 13:00
         # (71 h). Sorted [71, 98]: median rank 1 → 71; the longest 98.
         "backorders": {"ever": 3, "waiting": 2, "waiting_median_hours": 71.0, "waiting_max_hours": 98.0},
         # delivered → old device scanned in: A Wed 11:00→Fri 11:00 = 48, B Thu 14:00→Mon 09:00 = 91.
-        # Sorted [48, 91]: median rank 1 → 48; p90 rank ⌈1.8⌉ = 2 → 91.
-        "return_lag": {"count": 2, "median_hours": 48.0, "p90_hours": 91.0},
+        # Sorted [48, 91]: median rank 1 → 48; p90 rank ⌈1.8⌉ = 2 → 91; p99 rank ⌈1.98⌉ = 2 → 91.
+        "return_lag": {"count": 2, "median_hours": 48.0, "p90_hours": 91.0, "p99_hours": 91.0},
         "open_discrepancies": 1,  # A's missing charger
         "unreturned": 0,
         # Asked by now: A (Thu 10:00), B C F (Fri 10:00 London), G (Fri 10:00 Chicago: Thanksgiving Thursday
@@ -196,7 +198,8 @@ def test_a_depot_keeps_the_swaps_it_served(client, keys, week):
     assert lon["delivered_by_promised_day"] == {"counted": 4, "met": 3, "share": 0.75}  # A C F of A B C F
     assert lon["next_business_day"] == {"counted": 3, "met": 1, "share": 0.3333}  # A of A B C
     # [26, 40, 49, 52]: median rank 2 → 40; p90 rank ⌈3.6⌉ = 4 → 52.
-    assert lon["time_to_working"]["delivered"] == {"count": 4, "median_hours": 40.0, "p90_hours": 52.0}
+    assert lon["time_to_working"]["delivered"] == {"count": 4, "median_hours": 40.0, "p90_hours": 52.0,
+                                                   "p99_hours": 52.0}  # p99 rank ⌈3.96⌉ = 4
     assert lon["backorders"] == {"ever": 1, "waiting": 0, "waiting_median_hours": None, "waiting_max_hours": None}
     assert lon["follow_up"] == {"asked": 4, "answered": 3, "answer_rate": 0.75, "average_score": 3.67}
     assert lon["escalations_by_rule"] == {"exception_open": 1, "followup_not_working": 1}
@@ -205,9 +208,10 @@ def test_a_depot_keeps_the_swaps_it_served(client, keys, week):
     assert nyc["swaps"] == {"requested": 1, "by_status": {**NO_SWAPS, "delivered": 1}}
     assert (nyc["delivered_by_promised_day"], nyc["next_business_day"]) == (
         {"counted": 1, "met": 1, "share": 1.0}, {"counted": 1, "met": 1, "share": 1.0})
-    assert nyc["time_to_working"]["delivered"] == {"count": 1, "median_hours": 37.5, "p90_hours": 37.5}
+    assert nyc["time_to_working"]["delivered"] == {"count": 1, "median_hours": 37.5, "p90_hours": 37.5,
+                                                   "p99_hours": 37.5}
     assert nyc["follow_up"] == {"asked": 1, "answered": 0, "answer_rate": 0.0, "average_score": None}
-    assert nyc["return_lag"] == {"count": 0, "median_hours": None, "p90_hours": None}
+    assert nyc["return_lag"] == {"count": 0, "median_hours": None, "p90_hours": None, "p99_hours": None}
     assert nyc["escalations_by_rule"] == {}
 
 
@@ -241,7 +245,8 @@ def test_the_window_holds_swaps_requested_from_since_up_to_but_not_at_until(clie
     assert empty["swaps"] == {"requested": 0, "by_status": NO_SWAPS}
     assert empty["delivered_by_promised_day"] == empty["next_business_day"] == {"counted": 0, "met": 0,
                                                                                 "share": None}
-    assert empty["time_to_working"]["delivered"] == {"count": 0, "median_hours": None, "p90_hours": None}
+    assert empty["time_to_working"]["delivered"] == {"count": 0, "median_hours": None, "p90_hours": None,
+                                                     "p99_hours": None}
     assert empty["follow_up"] == {"asked": 0, "answered": 0, "answer_rate": None, "average_score": None}
 
     # Only `since`: up to now. Only `until`: the 30 days before it.
@@ -315,3 +320,17 @@ def test_a_bad_window_or_depot_is_a_422_naming_the_field(client, keys, frozen_cl
 def test_an_unknown_depot_is_a_404(client, keys, frozen_clock):
     body = _assert_problem(client.get(URL, params={"depot_id": 999}, headers=keys["support"]), 404)
     assert "depot" in body["detail"]
+
+
+def test_percentiles_are_nearest_rank_in_sql(session_factory):
+    # 1 h … 20 h: the median is rank ⌈10⌉ = 10, p90 rank ⌈18⌉ = 18, p99 rank ⌈19.8⌉ = 20, on either database.
+    from sqlalchemy import literal, select, union_all
+
+    from app.metrics.service import _durations
+
+    hours = union_all(*(select(literal(h * 3600).label("seconds")) for h in (7, 3, 20, 1, 12, 15, 9, 18, 2, 11,
+                                                                              5, 16, 4, 19, 8, 13, 6, 17, 10, 14)))
+    with session_factory() as session:
+        measured = _durations(session, select(hours.subquery().c.seconds))
+    assert (measured.count, measured.median, measured.p90, measured.p99, measured.longest) == (20, 10.0, 18.0, 20.0,
+                                                                                                20.0)
