@@ -35,14 +35,6 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
     now = clock.now()
     if data.needed_by is not None and data.needed_by < now.date():
         raise Unprocessable("needed_by is in the past.", field="needed_by")
-    # Read first, for a 409 that names the swap: after a failed insert the transaction could not read
-    # on (the unique index still settles a concurrent twin, below).
-    existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
-    if existing is not None:
-        raise Conflict(
-            f"Ticket {data.ticket.system}/{data.ticket.id} already has swap {existing.id} "
-            f"(status {existing.status}).", existing_swap_id=existing.id,
-        )
     worker, address = data.worker, data.worker.address
     swap = SwapRequest(
         ticket_system=data.ticket.system, ticket_id=data.ticket.id, ticket_sys_id=data.ticket.sys_id,
@@ -56,12 +48,17 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
         needed_by=data.needed_by, allow_cross_border=data.allow_cross_border, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
     )
     addresses.apply(swap, address_verdict or AddressVerdict(addresses.UNCHECKED))
-    session.add(swap)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # added inside: a failed insert is rolled back and expunged with it
+            session.add(swap)
             session.flush()
-    except IntegrityError:  # the same ticket, inserted concurrently
-        raise Conflict(f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.") from None
+    except IntegrityError:  # the ticket already has a live swap (the unique index says so; no read before)
+        existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
+        raise Conflict(
+            f"Ticket {data.ticket.system}/{data.ticket.id} already has swap {existing.id} (status {existing.status})."
+            if existing else f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.",
+            **({"existing_swap_id": existing.id} if existing else {}),
+        ) from None
     token = tracking_link.issue(session, swap, first=True)
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")

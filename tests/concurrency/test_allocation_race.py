@@ -74,3 +74,21 @@ def test_concurrent_replays_of_one_key_make_one_swap(client, keys, live_server, 
         replays[0].json() | {"tracking_url": None, "tracking_url_note": None}
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(SwapRequest)) == 1
+
+
+def test_one_ticket_posted_sixteen_times_at_once_makes_one_swap_and_fifteen_409s_naming_it(
+        client, keys, live_server, session_factory):
+    """No read before the insert: the unique index settles the twins, and each loser's 409 names the winner."""
+    depot = f.depot(client, keys["admin"], "LON")
+    model = f.model(client, keys["admin"])
+    f.unit(client, keys["warehouse"], model["id"], depot["id"])
+    body = swap_body(model["id"], ticket="TWIN")
+
+    responses = _fire(live_server, keys["support"], [body] * 16, [None] * 16)
+
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 15, [r.text for r in responses]
+    (made,) = [r.json() for r in responses if r.status_code == 201]
+    assert {r.json()["existing_swap_id"] for r in responses if r.status_code == 409} == {made["id"]}
+    assert {r.headers["content-type"] for r in responses if r.status_code == 409} == {"application/problem+json"}
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(SwapRequest)) == 1
