@@ -144,7 +144,8 @@ def transition_unit(
         grading.check_fit_for_workers(unit)
     unit.state = target.value
     unit.updated_at = clock.now()
-    session.flush()
+    if unit.id is None:  # a unit new in this transaction: its ledger row needs its id
+        session.flush()
     ledger.record(
         session, unit, from_state=current.value, from_depot_id=unit.depot_id, actor=actor, reason=reason,
         reference=reference,
