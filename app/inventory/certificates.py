@@ -2,8 +2,6 @@
 of NIST SP 800-88 Rev. 1's sample certificate: the media (maker, model, serial, asset tag), the
 sanitization (method, technique, tool and version, verification), who did it and when."""
 
-from fpdf import FPDF
-
 from app.inventory.wipes import certificate_number
 from app.models import SpareUnit, WipeRecord
 
@@ -32,6 +30,9 @@ def certificate(record: WipeRecord, unit: SpareUnit) -> dict:
 
 def certificate_pdf(record: WipeRecord, unit: SpareUnit) -> bytes:
     data = certificate(record, unit)
+    # Imported here, not at the top: fpdf2 (and what it imports) costs every process half a second.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title(f"{TITLE} {data['certificate_number']}")
     pdf.set_author("Spares & courier-swap service")

@@ -10,8 +10,6 @@ the target, no stock reaches it (said so, and the stock for a 99.9% fill is give
 import math
 from dataclasses import asdict, dataclass
 
-from scipy.stats import poisson
-
 from app.planning.scenario import DepotPlan, ModelPlan, Scenario
 
 FORMULA = "S = min{ s : P(N ≤ s − 1) ≥ target / on_time },  N ~ Poisson(λ·T)"
@@ -21,7 +19,7 @@ WEEK = 7 / 5  # calendar days per business day
 
 def fill_rate(mean_away: float, stock: int) -> float:
     """P(N ≤ stock − 1) for N ~ Poisson(mean_away): the share of requests that find a unit."""
-    return float(poisson.cdf(stock - 1, mean_away)) if stock > 0 else 0.0
+    return float(_poisson().cdf(stock - 1, mean_away)) if stock > 0 else 0.0
 
 
 def smallest_stock(mean_away: float, fill: float) -> int:
@@ -30,7 +28,7 @@ def smallest_stock(mean_away: float, fill: float) -> int:
         return 0
     # ppf gives the smallest k with P(N ≤ k) ≥ fill; S − 1 = k. Checked against the cdf, which ppf's
     # floating point can miss by one at the boundary.
-    s = int(poisson.ppf(fill, mean_away)) + 1
+    s = int(_poisson().ppf(fill, mean_away)) + 1
     while s > 1 and fill_rate(mean_away, s - 1) >= fill:
         s -= 1
     while fill_rate(mean_away, s) < fill:
@@ -91,3 +89,10 @@ def recommend_one(scenario: Scenario, depot: DepotPlan, model: ModelPlan) -> Rec
 
 def recommend(scenario: Scenario) -> list[Recommendation]:
     return [recommend_one(scenario, d, m) for d in scenario.depots for m in scenario.models]
+
+
+def _poisson():
+    """SciPy's Poisson distribution, imported when first needed (scipy.stats costs about a second to import)."""
+    from scipy.stats import poisson
+
+    return poisson
