@@ -9,7 +9,7 @@ from app.inventory import repository as inventory
 from app.models import SwapRequest
 from app.swaps import addresses, repository, tracking_link
 from app.swaps.addresses import AddressVerdict
-from app.swaps.reserve import allocate, backorder, release
+from app.swaps.reserve import backorder, choose, promise, release, reserve
 from app.swaps.schemas import (
     CancelRequest,
     EscalationRead,
@@ -48,9 +48,14 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
         needed_by=data.needed_by, allow_cross_border=data.allow_cross_border, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
     )
     addresses.apply(swap, address_verdict or AddressVerdict(addresses.UNCHECKED))
+    # Matched before the insert, so the swap is written once, with its unit and dates when one is free.
+    choice = choose(session, swap)
     try:
         with session.begin_nested():  # added inside: a failed insert is rolled back and expunged with it
             session.add(swap)
+            if choice is not None:
+                promise(swap, choice)
+                swap.status = SwapStatus.ALLOCATED.value
             session.flush()
     except IntegrityError:  # the ticket already has a live swap (the unique index says so; no read before)
         existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
@@ -62,9 +67,10 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
     token = tracking_link.issue(session, swap, first=True)
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")
-    allocated = allocate(session, swap, actor=actor)
-    position = None if allocated else backorder(session, swap)
-    events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if allocated else "backordered",
+    if choice is not None:
+        reserve(session, swap, choice, actor=actor, promised=True)
+    position = None if choice is not None else backorder(session, swap)
+    events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if choice is not None else "backordered",
                                                position=position))
     return swap, token
 

@@ -4,6 +4,8 @@ The rules (which unit, who is next) are in `allocation`; this module loads their
 rows one at a time in the order the rules give: on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two
 requests never wait on or take the same unit; on SQLite the transaction holds the write lock."""
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from app import clock, events
@@ -16,7 +18,7 @@ from app.models import Reservation, SpareUnit, SwapRequest
 from app.swaps import repository
 from app.swaps.allocation import Candidate, Need, is_substitute, next_in_line
 from app.swaps.states import SwapStatus
-from app.swaps.timeline import move
+from app.swaps.timeline import move, moved
 
 
 def transit_days(calendar: DepotCalendar, swap: SwapRequest) -> int:
@@ -31,9 +33,19 @@ def may_serve(calendar: DepotCalendar, swap: SwapRequest) -> bool:
     return calendar.ships_to(swap.country) or swap.allow_cross_border
 
 
-def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
-    """Reserve the best ready unit for `swap` at a depot that may serve it. Returns False when none
-    is free (the swap then waits for its region's stock)."""
+@dataclass(frozen=True)
+class Choice:
+    """The unit chosen (and locked) for a swap, with what the rules need to promise it."""
+
+    unit: SpareUnit
+    candidate: Candidate
+    need: Need
+    calendar: DepotCalendar
+
+
+def choose(session: Session, swap: SwapRequest) -> Choice | None:
+    """The best ready unit for `swap` at a depot that may serve it, locked; None when none is free.
+    Needs only the swap's fields, so a new swap can be matched before it is inserted."""
     need = repository.need_of(session, swap)
     calendars = repository.depot_calendars(session)
     now = clock.now()
@@ -41,9 +53,17 @@ def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
                 for depot_id, cal in calendars.items() if may_serve(cal, swap)}
     unit = repository.pick_ready(session, need, promised)
     if unit is None:
+        return None
+    return Choice(unit, repository.candidate_of(session, unit), need, calendars[unit.depot_id])
+
+
+def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
+    """Reserve the best ready unit for `swap` at a depot that may serve it. Returns False when none
+    is free (the swap then waits for its region's stock)."""
+    choice = choose(session, swap)
+    if choice is None:
         return False
-    _reserve(session, swap, unit, repository.candidate_of(session, unit), need=need,
-             calendar=calendars[unit.depot_id], actor=actor)
+    reserve(session, swap, choice, actor=actor)
     return True
 
 
@@ -73,7 +93,7 @@ def offer_unit(session: Session, unit: SpareUnit) -> None:
     for waiting in next_in_line(repository.waiting_swaps_for_unit(session, unit, calendar.serves), candidate):
         swap = repository.try_lock_waiting_swap(session, waiting.swap_id)
         if swap is not None and may_serve(calendar, swap):
-            _reserve(session, swap, unit, candidate, need=waiting.need, calendar=calendar, actor="waitlist")
+            reserve(session, swap, Choice(unit, candidate, waiting.need, calendar), actor="waitlist")
             return
 
 
@@ -110,27 +130,38 @@ def fulfil(session: Session, swap: SwapRequest) -> None:
         reservation.release_reason = "delivered"
 
 
-def _reserve(
-    session: Session, swap: SwapRequest, unit: SpareUnit, candidate: Candidate, *, need: Need,
-    calendar: DepotCalendar, actor: str,
-) -> None:
-    now = clock.now()
+def promise(swap: SwapRequest, choice: Choice) -> None:
+    """Give `swap` the chosen unit and its dates (written with the swap: before a new one's insert,
+    it is inserted with them)."""
+    now, unit = clock.now(), choice.unit
+    swap.unit, swap.depot = unit, unit.depot
+    swap.is_substitute = is_substitute(choice.need, choice.candidate)
+    swap.needs_reimage = choice.candidate.is_stale
+    swap.ship_date = ship_date(choice.calendar, now)
+    swap.promised_date = promised_delivery(choice.calendar, now, transit_days(choice.calendar, swap))
+
+
+def reserve(session: Session, swap: SwapRequest, choice: Choice, *, actor: str, promised: bool = False) -> None:
+    """Hold the chosen unit for `swap` and move the swap to allocated. `promised`: `promise()` was
+    applied before the swap was inserted (with its status already allocated)."""
+    unit = choice.unit
     transition_unit(session, unit, UnitState.RESERVED, actor=actor, reason=f"reserved for swap {swap.id}",
                     reference=f"swap:{swap.id}")
-    session.add(Reservation(unit_id=unit.id, swap_id=swap.id, active=True, created_at=now))
-    swap.unit, swap.depot = unit, unit.depot
-    swap.is_substitute = is_substitute(need, candidate)
-    swap.needs_reimage = candidate.is_stale
-    swap.ship_date = ship_date(calendar, now)
-    swap.promised_date = promised_delivery(calendar, now, transit_days(calendar, swap))
+    session.add(Reservation(unit_id=unit.id, swap_id=swap.id, active=True, created_at=clock.now()))
+    if not promised:
+        promise(swap, choice)
     notes = []
     if swap.is_substitute:
         notes.append(f"a {unit.model.name} stands in for the requested model")
     if swap.needs_reimage:
         notes.append("it will be re-imaged to the current build before packing")
-    move(session, swap, SwapStatus.ALLOCATED,
-         f"A replacement is reserved at {unit.depot.name}; it ships {swap.ship_date:%A %d %B} and should "
-         f"arrive {swap.promised_date:%A %d %B}." + (f" Note: {'; '.join(notes)}." if notes else ""),
-         unit_id=unit.id, depot=unit.depot.code, promised_date=swap.promised_date.isoformat(),
-         substitute=swap.is_substitute, needs_reimage=swap.needs_reimage)
+    message = (f"A replacement is reserved at {unit.depot.name}; it ships {swap.ship_date:%A %d %B} and should "
+               f"arrive {swap.promised_date:%A %d %B}." + (f" Note: {'; '.join(notes)}." if notes else ""))
+    data = {"unit_id": unit.id, "depot": unit.depot.code, "promised_date": swap.promised_date.isoformat(),
+            "substitute": swap.is_substitute, "needs_reimage": swap.needs_reimage}
+    if promised:
+        moved(session, swap, SwapStatus.RECEIVED, message, **data)
+    else:
+        move(session, swap, SwapStatus.ALLOCATED, message, **data)
     events.record(session, events.SwapAllocated(swap_id=swap.id, unit_id=unit.id, from_waitlist=actor == "waitlist"))
+

@@ -36,5 +36,13 @@ def move(session: Session, swap: SwapRequest, target: SwapStatus, message: str, 
     check_swap_transition(old, target)
     swap.status = target.value
     swap.updated_at = clock.now()
+    moved(session, swap, old, message, **data)
+
+
+def moved(session: Session, swap: SwapRequest, old: SwapStatus, message: str, **data: Any) -> None:
+    """Record a move from `old` to the swap's status, set before (a new swap is inserted with the status
+    it reaches in its first transaction, instead of being inserted and then updated)."""
+    target = SwapStatus(swap.status)
+    check_swap_transition(old, target)
     add_event(session, swap, target.value, message, **data)
     events.record(session, events.SwapStatusChanged(swap_id=swap.id, old=old.value, new=target.value))
