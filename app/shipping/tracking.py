@@ -124,19 +124,23 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
         return "unknown"
     # Locks in one order everywhere: the swap, then its shipments (a sweep that holds a swap and
     # writes beside it never waits on a shipment this transaction holds).
-    repository.swap_for_update(session, found.swap_id)
+    locked = repository.swap_for_update(session, found.swap_id)
     shipment = repository.shipment_by_id_for_update(session, found.id)
     now = clock.now()
     is_test = event.test and shipment.live
     if is_test and not keep_test_events:
         return "test_event"
+    when = event.status_date or now
+    fresh = shipment.tracking_status_at is None or when >= shipment.tracking_status_at
+    moved = not is_test and supersedes(shipment.tracking_status, shipment.tracking_status_at, event.status, when)
+    news = courier_news(event.substatus, event.action_required, event.details) if fresh and not is_test else None
     # A test event is kept apart from the live event it may mimic, which must still apply when it comes.
     key = f"test|{event.key}"[:120] if is_test else event.key
     record = TrackingEventRecord(shipment_id=shipment.id, event_key=key, status=event.status,
                                  substatus=event.substatus, details=(event.details or "")[:500],
                                  location=(event.location or None) and event.location[:200],
-                                 status_date=event.status_date, applied=False, test=event.test, source=source,
-                                 received_at=now)
+                                 status_date=event.status_date, applied=moved or news is not None, test=event.test,
+                                 source=source, received_at=now)
     try:
         with session.begin_nested():
             session.add(record)
@@ -146,15 +150,10 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
     if is_test:
         return "test_event"
     shipment.last_event_at = now
-    when = event.status_date or now
-    fresh = shipment.tracking_status_at is None or when >= shipment.tracking_status_at
-    moved = supersedes(shipment.tracking_status, shipment.tracking_status_at, event.status, when)
-    swap = None
+    swap = locked  # locked above, before its shipment (the one lock order)
     if moved:
-        record.applied = True
         shipment.tracking_status, shipment.tracking_status_at = event.status, when
         shipment.updated_at = now
-        swap = repository.swap_for_update(session, shipment.swap_id)
         if shipment.direction == Direction.OUTBOUND:
             _outbound(session, swap, event)
         else:
@@ -163,10 +162,8 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
                                                             direction=shipment.direction, status=event.status))
     elif fresh and event.status == shipment.tracking_status:
         shipment.tracking_status_at = when  # the latest word on the current status: older news is stale
-    news = courier_news(event.substatus, event.action_required, event.details) if fresh else None
     if news is not None:
-        record.applied = True
-        _tell(session, swap or repository.swap_for_update(session, shipment.swap_id), shipment, event, *news)
+        _tell(session, swap, shipment, event, *news)
     return "applied" if record.applied else "recorded"
 
 

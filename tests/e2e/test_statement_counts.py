@@ -18,7 +18,7 @@ CEILINGS = {  # measured 2026-12-02 on SQLite (savepoints not counted); the firs
     "intake, allocated, with an Idempotency-Key": 15,  # the key is cached by then; claimed in one statement
     "intake, backordered": 11,
     "scan, packing": 8,
-    "tracking webhook, in transit": 15,
+    "tracking webhook, in transit": 13,
 }
 # PostgreSQL sends one INSERT for an allocated intake's two timeline rows (SQLite one each: its RETURNING
 # does not keep the rows' order, so SQLAlchemy inserts them one by one).
