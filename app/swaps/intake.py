@@ -9,7 +9,7 @@ from app.inventory import repository as inventory
 from app.models import SwapRequest
 from app.swaps import addresses, repository, tracking_link
 from app.swaps.addresses import AddressVerdict
-from app.swaps.reserve import backorder, choose, promise, release, reserve
+from app.swaps.reserve import backorder, choose, promise, release, reserve, wait_in_line
 from app.swaps.schemas import (
     CancelRequest,
     EscalationRead,
@@ -48,7 +48,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
         needed_by=data.needed_by, allow_cross_border=data.allow_cross_border, impact_note=data.impact_note, created_by=actor, created_at=now, updated_at=now,
     )
     addresses.apply(swap, address_verdict or AddressVerdict(addresses.UNCHECKED))
-    # Matched before the insert, so the swap is written once, with its unit and dates when one is free.
+    # Matched before the insert, so the swap is written once: with its unit and dates, or waiting.
     choice = choose(session, swap)
     try:
         with session.begin_nested():  # added inside: a failed insert is rolled back and expunged with it
@@ -56,6 +56,9 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
             if choice is not None:
                 promise(swap, choice)
                 swap.status = SwapStatus.ALLOCATED.value
+            else:
+                wait_in_line(swap)
+                swap.status = SwapStatus.BACKORDERED.value
             session.flush()
     except IntegrityError:  # the ticket already has a live swap (the unique index says so; no read before)
         existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
@@ -69,7 +72,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
               f"{data.ticket.system}/{data.ticket.id}.")
     if choice is not None:
         reserve(session, swap, choice, actor=actor, promised=True)
-    position = None if choice is not None else backorder(session, swap)
+    position = None if choice is not None else backorder(session, swap, in_line_from=SwapStatus.RECEIVED)
     events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if choice is not None else "backordered",
                                                position=position))
     return swap, token

@@ -67,17 +67,27 @@ def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
     return True
 
 
-def backorder(session: Session, swap: SwapRequest) -> int:
-    """Put the swap on the waitlist; returns its place in line."""
+def wait_in_line(swap: SwapRequest) -> None:
+    """The swap's fields when it waits: since now (or since it first waited), with no unit or dates."""
     swap.waiting_since = swap.waiting_since or clock.now()
     swap.unit = swap.depot = None
     swap.promised_date = swap.ship_date = None
-    session.flush()
+
+
+def backorder(session: Session, swap: SwapRequest, *, in_line_from: SwapStatus | None = None) -> int:
+    """Put the swap on the waitlist; returns its place in line. `in_line_from`: the status it had before
+    `wait_in_line()` and the backordered status were written with it (a new swap, inserted waiting)."""
+    if in_line_from is None:
+        wait_in_line(swap)
+        session.flush()
     position = repository.waitlist_position(session, swap)
-    move(session, swap, SwapStatus.BACKORDERED,
-         f"No suitable spare is ready in your region right now. You are number {position} in line; the next "
-         "unit that becomes ready is yours. We will write every day with where you stand, and as soon as it ships.",
-         position=position)
+    message = (f"No suitable spare is ready in your region right now. You are number {position} in line; the next "
+               "unit that becomes ready is yours. We will write every day with where you stand, and as soon as it "
+               "ships.")
+    if in_line_from is None:
+        move(session, swap, SwapStatus.BACKORDERED, message, position=position)
+    else:
+        moved(session, swap, in_line_from, message, position=position)
     events.record(session, events.SwapBackordered(swap_id=swap.id, position=position))
     return position
 

@@ -16,7 +16,7 @@ CEILINGS = {  # measured 2026-12-02 on SQLite (savepoints not counted); the firs
     "intake, allocated": 16,  # the first: it reads the depots' calendars, the substitutes, the model
     "intake, allocated, reference data cached": 13,
     "intake, allocated, with an Idempotency-Key": 15,  # the key is cached by then; claimed in one statement
-    "intake, backordered": 11,
+    "intake, backordered": 9,
     "scan, packing": 8,
     "tracking webhook, in transit": 13,
 }
