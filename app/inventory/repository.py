@@ -48,6 +48,16 @@ def get_depot(session: Session, depot_id: int) -> Depot:
     return depot
 
 
+def depot_code(session: Session, depot_id: int) -> str:
+    """The depot's code; 404 unless it exists. Cached, as depots are reference data (a depot not found
+    is not cached: it may be created a moment later, by another process)."""
+    code = cached(session, ("depot code", depot_id), lambda: session.scalar(select(Depot.code).where(
+        Depot.id == depot_id)), keep=lambda found: found is not None)
+    if code is None:
+        raise NotFound(f"No depot with id {depot_id}.", field="depot_id")
+    return code
+
+
 def check_model(session: Session, model_id: int) -> None:
     """404 unless the model exists. Models are never deleted, so one known to exist is cached (one
     not found is not: it may be created a moment later, by another process)."""
@@ -94,10 +104,12 @@ def is_in_journey(session: Session, unit_id: int) -> bool:
     return bool(session.scalar(select(or_(held, on_its_way, expected))))
 
 
-def find_unit_by_code(session: Session, code: str) -> SpareUnit | None:
+def find_unit_by_code(session: Session, code: str, *, for_update: bool = False) -> SpareUnit | None:
+    """The unit whose asset tag or serial is `code`; `for_update`: locked as it is found (one statement,
+    and what is read is what is locked)."""
     code = code.strip().upper()
     stmt = select(SpareUnit).where(or_(SpareUnit.asset_tag == code, SpareUnit.serial == code))
-    return session.scalars(stmt).unique().first()
+    return session.scalars(stmt.with_for_update(of=SpareUnit) if for_update else stmt).unique().first()
 
 
 def units_query(

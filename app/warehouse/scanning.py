@@ -34,12 +34,12 @@ class ScanAnswer:
 def scan(session: Session, *, code: str, depot_id: int, actor: str, return_id: int | None = None) -> ScanAnswer:
     """`return_id`: the return box the tech just opened (scanned its label); the device scanned next is
     received against it, so a different device is caught as the wrong unit."""
-    depot = inventory.get_depot(session, depot_id)
+    depot_code = inventory.depot_code(session, depot_id)
     code = code.strip().upper()
     if return_id is not None:
         answer = _in_box(session, code, depot_id, actor, return_id)
     else:
-        answer = _answer(session, code, depot_id, depot.code, actor)
+        answer = _answer(session, code, depot_id, depot_code, actor)
     session.add(Scan(code=code, depot_id=depot_id, actor=actor, action=answer.action, ok=answer.ok,
                      instruction=answer.instruction, unit_id=answer.unit_id,
                      expected_return_id=answer.expected_return_id, at=clock.now()))
@@ -48,9 +48,9 @@ def scan(session: Session, *, code: str, depot_id: int, actor: str, return_id: i
 
 
 def _answer(session: Session, code: str, depot_id: int, depot_code: str, actor: str) -> ScanAnswer:
-    unit = inventory.find_unit_by_code(session, code)
+    unit = inventory.find_unit_by_code(session, code, for_update=True)
     if unit is not None:
-        return _unit(session, inventory.get_unit_for_update(session, unit.id), depot_id, depot_code, actor)
+        return _unit(session, unit, depot_id, depot_code, actor)
     expected = repository.open_return_for_code(session, code)
     if expected is not None:  # the broken device is not one of our spares: receive the return all the same
         outcomes = returns.receive(session, expected, code=code, unit=None, depot_id=depot_id, actor=actor)
@@ -77,12 +77,10 @@ def _in_box(session: Session, code: str, depot_id: int, actor: str, return_id: i
     expected = repository.find_return(session, return_id)
     if expected is None or expected.status not in repository.AWAITED:
         return ScanAnswer(False, "problem", f"Return {return_id} is not open any more; scan the device on its own.")
-    unit = inventory.find_unit_by_code(session, code)
-    if unit is not None:
-        unit = inventory.get_unit_for_update(session, unit.id)
-        if unit.state not in returns.RECEIVABLE:
-            return _problem(unit, f"{unit.asset_tag} is '{unit.state}' in our records: it cannot have come back in "
-                                  f"this box. Put it aside for the IT lead.")
+    unit = inventory.find_unit_by_code(session, code, for_update=True)
+    if unit is not None and unit.state not in returns.RECEIVABLE:
+        return _problem(unit, f"{unit.asset_tag} is '{unit.state}' in our records: it cannot have come back in "
+                              f"this box. Put it aside for the IT lead.")
     outcomes = returns.receive(session, expected, code=unit.asset_tag if unit else code, unit=unit,
                                depot_id=depot_id, actor=actor)
     return _received(expected, outcomes, unit.asset_tag if unit else code, unit)

@@ -257,3 +257,23 @@ def test_a_unit_can_make_a_second_trip(client, keys, bench, frozen_clock):
     assert second["status"] == "allocated" and second["unit_id"] == unit["id"]
     report = client.get("/api/v1/reconciliation/invariants", headers=keys["support"]).json()
     assert report["ok"] is True, report["breaches"]
+
+
+def test_a_scan_at_an_unknown_depot_is_a_404_that_records_nothing_and_a_depot_made_next_is_known_at_once(
+        client, keys, session_factory):
+    """The scan reads the depot from the reference cache: an unknown one is still refused, and one made
+    next is scanned at straight away."""
+    from sqlalchemy import func, select
+
+    from app.models import Scan
+
+    lon = f.depot(client, keys["admin"], "LON")
+    missing = lon["id"] + 1
+    r = client.post("/api/v1/scans", json={"code": "ANY-1", "depot_id": missing}, headers=keys["warehouse"])
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert r.json()["field"] == "depot_id"
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Scan)) == 0
+    made = f.depot(client, keys["admin"], "NYC")
+    assert made["id"] == missing
+    assert scan(client, keys, "ANY-1", missing)["action"] == "unknown"  # an answer, not a 404
