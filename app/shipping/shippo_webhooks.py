@@ -94,14 +94,21 @@ class ShippoWebhook(_Loose):
 
 
 def receive(session: Session, raw: bytes, *, keep_test_events: bool) -> str:
-    """Keep the webhook and apply what it says; returns the outcome (also what Shippo is answered)."""
+    """Keep the webhook and apply what it says; returns the outcome (also what Shippo is answered). The
+    receipt is written last, in the same transaction, with its outcome (one INSERT, not an INSERT and an
+    UPDATE)."""
     receipt = WebhookReceipt(provider="shippo", body=_as_text(raw), outcome="unusable", received_at=clock.now())
+    _apply(session, receipt, raw, keep_test_events=keep_test_events)
     session.add(receipt)
+    return receipt.outcome
+
+
+def _apply(session: Session, receipt: WebhookReceipt, raw: bytes, *, keep_test_events: bool) -> None:
     try:
         hook = ShippoWebhook.model_validate_json(raw)
     except ValidationError as exc:
         receipt.detail = _first_error(exc)
-        return receipt.outcome
+        return
     receipt.event, receipt.test = hook.event, hook.test
     test = bool(hook.test)
     try:
@@ -114,7 +121,6 @@ def receive(session: Session, raw: bytes, *, keep_test_events: bool) -> str:
             receipt.outcome, receipt.detail = "ignored", f"event {hook.event!r} is not one we act on"
     except ValidationError as exc:
         receipt.outcome, receipt.detail = "unusable", _first_error(exc)
-    return receipt.outcome
 
 
 def purge_expired(session: Session) -> int:

@@ -19,7 +19,7 @@ CEILINGS = {  # measured 2026-12-02 on SQLite (savepoints not counted); the firs
     "intake, backordered": 9,
     "scan, packing": 7,  # the first at its depot: it reads the depot
     "scan, packing, depot cached": 6,
-    "tracking webhook, in transit": 13,
+    "tracking webhook, in transit": 12,
 }
 # PostgreSQL sends one INSERT for an allocated intake's two timeline rows (SQLite one each: its RETURNING
 # does not keep the rows' order, so SQLAlchemy inserts them one by one).
