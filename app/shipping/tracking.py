@@ -124,7 +124,7 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
         return "unknown"
     # Locks in one order everywhere: the swap, then its shipments (a sweep that holds a swap and
     # writes beside it never waits on a shipment this transaction holds).
-    locked = repository.swap_for_update(session, found.swap_id)
+    swap = repository.swap_for_update(session, found.swap_id)
     shipment = repository.shipment_by_id_for_update(session, found.id)
     now = clock.now()
     is_test = event.test and shipment.live
@@ -150,7 +150,6 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
     if is_test:
         return "test_event"
     shipment.last_event_at = now
-    swap = locked  # locked above, before its shipment (the one lock order)
     if moved:
         shipment.tracking_status, shipment.tracking_status_at = event.status, when
         shipment.updated_at = now

@@ -71,8 +71,8 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")
     if choice is not None:
-        reserve(session, swap, choice, actor=actor, promised=True)
-    position = None if choice is not None else backorder(session, swap, in_line_from=SwapStatus.RECEIVED)
+        reserve(session, swap, choice, actor=actor, moved_from=SwapStatus.RECEIVED)
+    position = None if choice is not None else backorder(session, swap, moved_from=SwapStatus.RECEIVED)
     events.record(session, events.SwapReceived(swap_id=swap.id, outcome="allocated" if choice is not None else "backordered",
                                                position=position))
     return swap, token

@@ -74,20 +74,20 @@ def wait_in_line(swap: SwapRequest) -> None:
     swap.promised_date = swap.ship_date = None
 
 
-def backorder(session: Session, swap: SwapRequest, *, in_line_from: SwapStatus | None = None) -> int:
-    """Put the swap on the waitlist; returns its place in line. `in_line_from`: the status it had before
+def backorder(session: Session, swap: SwapRequest, *, moved_from: SwapStatus | None = None) -> int:
+    """Put the swap on the waitlist; returns its place in line. `moved_from`: the status it had before
     `wait_in_line()` and the backordered status were written with it (a new swap, inserted waiting)."""
-    if in_line_from is None:
+    if moved_from is None:
         wait_in_line(swap)
         session.flush()
     position = repository.waitlist_position(session, swap)
     message = (f"No suitable spare is ready in your region right now. You are number {position} in line; the next "
                "unit that becomes ready is yours. We will write every day with where you stand, and as soon as it "
                "ships.")
-    if in_line_from is None:
+    if moved_from is None:
         move(session, swap, SwapStatus.BACKORDERED, message, position=position)
     else:
-        moved(session, swap, in_line_from, message, position=position)
+        moved(session, swap, moved_from, message, position=position)
     events.record(session, events.SwapBackordered(swap_id=swap.id, position=position))
     return position
 
@@ -151,14 +151,15 @@ def promise(swap: SwapRequest, choice: Choice) -> None:
     swap.promised_date = promised_delivery(choice.calendar, now, transit_days(choice.calendar, swap))
 
 
-def reserve(session: Session, swap: SwapRequest, choice: Choice, *, actor: str, promised: bool = False) -> None:
-    """Hold the chosen unit for `swap` and move the swap to allocated. `promised`: `promise()` was
-    applied before the swap was inserted (with its status already allocated)."""
+def reserve(session: Session, swap: SwapRequest, choice: Choice, *, actor: str,
+            moved_from: SwapStatus | None = None) -> None:
+    """Hold the chosen unit for `swap` and move the swap to allocated. `moved_from`: the status it had
+    before `promise()` and the allocated status were written with it (a new swap, inserted allocated)."""
     unit = choice.unit
     transition_unit(session, unit, UnitState.RESERVED, actor=actor, reason=f"reserved for swap {swap.id}",
                     reference=f"swap:{swap.id}")
     session.add(Reservation(unit_id=unit.id, swap_id=swap.id, active=True, created_at=clock.now()))
-    if not promised:
+    if moved_from is None:
         promise(swap, choice)
     notes = []
     if swap.is_substitute:
@@ -169,9 +170,8 @@ def reserve(session: Session, swap: SwapRequest, choice: Choice, *, actor: str, 
                f"arrive {swap.promised_date:%A %d %B}." + (f" Note: {'; '.join(notes)}." if notes else ""))
     data = {"unit_id": unit.id, "depot": unit.depot.code, "promised_date": swap.promised_date.isoformat(),
             "substitute": swap.is_substitute, "needs_reimage": swap.needs_reimage}
-    if promised:
-        moved(session, swap, SwapStatus.RECEIVED, message, **data)
-    else:
+    if moved_from is None:
         move(session, swap, SwapStatus.ALLOCATED, message, **data)
+    else:
+        moved(session, swap, moved_from, message, **data)
     events.record(session, events.SwapAllocated(swap_id=swap.id, unit_id=unit.id, from_waitlist=actor == "waitlist"))
-
