@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import clock
@@ -75,27 +76,33 @@ def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> 
     if not kinds:
         return None
     now = clock.now()
-    other = aliased(OutboxJob)
-    lane_free = ~exists().where(other.lane == OutboxJob.lane, other.id < OutboxJob.id,
-                                other.status.in_([JobStatus.PENDING, JobStatus.IN_FLIGHT]))
-    stmt = (
-        select(OutboxJob)
-        .where(OutboxJob.kind.in_(sorted(kinds)), or_(
-            (OutboxJob.status == JobStatus.PENDING) & (OutboxJob.next_attempt_at <= now),
-            (OutboxJob.status == JobStatus.IN_FLIGHT) & (OutboxJob.locked_until < now),
-        ), or_(OutboxJob.lane.is_(None), lane_free))
-        .order_by(OutboxJob.next_attempt_at, OutboxJob.id)
-        .limit(1)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True)
-    job = session.scalars(stmt).first()
+    job = session.scalars(_next_due(is_postgres(session)), {"now": now, "kinds": sorted(kinds)}).first()
     if job is None:
         return None
     job.status, job.attempts = JobStatus.IN_FLIGHT, job.attempts + 1
     job.lease_token, job.locked_until, job.updated_at = uuid.uuid4().hex, now + lease, now
     session.flush()
     return job
+
+
+@lru_cache(maxsize=2)
+def _next_due(postgres: bool) -> Select:
+    """`claim_one`'s query, built once (the time and the kinds are bound parameters): building it,
+    with its alias, cost more than running it."""
+    other = aliased(OutboxJob)
+    lane_free = ~exists().where(other.lane == OutboxJob.lane, other.id < OutboxJob.id,
+                                other.status.in_([JobStatus.PENDING, JobStatus.IN_FLIGHT]))
+    now = bindparam("now")
+    stmt = (
+        select(OutboxJob)
+        .where(OutboxJob.kind.in_(bindparam("kinds", expanding=True)), or_(
+            (OutboxJob.status == JobStatus.PENDING) & (OutboxJob.next_attempt_at <= now),
+            (OutboxJob.status == JobStatus.IN_FLIGHT) & (OutboxJob.locked_until < now),
+        ), or_(OutboxJob.lane.is_(None), lane_free))
+        .order_by(OutboxJob.next_attempt_at, OutboxJob.id)
+        .limit(1)
+    )
+    return stmt.with_for_update(skip_locked=True) if postgres else stmt
 
 
 def _held(job_id: int, token: str):

@@ -24,7 +24,7 @@ from tests.support.smtp import SMTPServer
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday morning in London
-STEP = timedelta(hours=4)
+STEP = timedelta(hours=6)
 
 
 class SharedClock:
