@@ -177,10 +177,11 @@ def substitute_ids(session: Session, model_id: int) -> frozenset[int]:
         select(model_substitutes.c.substitute_id).where(model_substitutes.c.model_id == model_id))))
 
 
-def models_served_by(session: Session, model_id: int) -> set[int]:
-    """Models a unit of `model_id` can serve: itself, and any model listing it as a substitute."""
-    rows = session.scalars(select(model_substitutes.c.model_id).where(model_substitutes.c.substitute_id == model_id))
-    return {model_id, *rows}
+def models_served_by(session: Session, model_id: int) -> frozenset[int]:
+    """Models a unit of `model_id` can serve: itself, and any model listing it as a substitute (reference
+    data, like `substitute_ids`: a model's substitutes change with the model)."""
+    return cached(session, ("served_by", model_id), lambda: frozenset({model_id, *session.scalars(
+        select(model_substitutes.c.model_id).where(model_substitutes.c.substitute_id == model_id))}))
 
 
 def need_of(session: Session, swap: SwapRequest) -> Need:
@@ -197,7 +198,7 @@ def waiting_swaps_for_unit(session: Session, unit: SpareUnit, countries: frozens
     stmt = select(SwapRequest).where(
         SwapRequest.status == SwapStatus.BACKORDERED,
         or_(SwapRequest.country.in_(sorted(countries)), SwapRequest.allow_cross_border.is_(True)),
-        or_(SwapRequest.model_id.in_(models_served_by(session, unit.model_id)),
+        or_(SwapRequest.model_id.in_(sorted(models_served_by(session, unit.model_id))),
             SwapRequest.category == unit.model.category),
     )
     return [_waiting(session, s) for s in _fair_first(session, stmt, limit)]

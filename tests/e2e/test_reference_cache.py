@@ -32,6 +32,22 @@ def test_a_depot_and_a_substitute_added_here_are_used_by_the_next_intake(client,
     assert third["status"] == "allocated" and third["unit_model_id"] == stand_in["id"]
 
 
+def test_a_substitute_added_here_serves_the_waitlist_when_its_unit_is_ready(client, keys):
+    """The other way round: which models a ready unit can serve is cached too, and a new substitute is
+    seen at once."""
+    admin, warehouse = keys["admin"], keys["warehouse"]
+    lon = f.depot(client, admin, "LON")
+    wanted, stand_in = f.model(client, admin), f.model(client, admin)
+    f.unit(client, warehouse, stand_in["id"], lon["id"])  # ready, nobody waits for it: "serves only itself" cached
+    waiting = post_swap(client, keys, swap_body(wanted["id"], ticket="W-1")).json()
+    assert waiting["status"] == "backordered"
+    assert client.patch(f"/api/v1/models/{wanted['id']}", json={"substitute_ids": [stand_in["id"]]},
+                        headers=admin).status_code == 200
+    arrived = f.unit(client, warehouse, stand_in["id"], lon["id"])  # ready now: the head of the line gets it
+    served = client.get(f"/api/v1/swap-requests/{waiting['id']}", headers=keys["support"]).json()
+    assert served["status"] == "allocated" and served["unit_id"] == arrived["id"]
+
+
 @pytest.mark.live_db
 def test_a_model_not_found_is_not_remembered(database_url, keys, client):
     """Asked for before another process creates it, a model is found as soon as it exists."""
