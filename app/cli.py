@@ -13,12 +13,18 @@ import typer
 
 from app import migrations
 from app.auth.keys import Role, create_api_key, revoke_api_key
+from app.collector import collect_less
 from app.db import unit_of_work
 from app.errors import DomainError
 from app.serving import default_workers, serve_processes
 from app.settings import get_settings
 
 app = typer.Typer(help="Spares inventory and courier-swap service.", no_args_is_help=True)
+
+
+@app.callback()
+def _start() -> None:
+    collect_less()
 
 
 def _service():
