@@ -43,24 +43,31 @@ class Choice:
     calendar: DepotCalendar
 
 
-def choose(session: Session, swap: SwapRequest) -> Choice | None:
+def choose(session: Session, swap: SwapRequest, *, none_for: set | None = None) -> Choice | None:
     """The best ready unit for `swap` at a depot that may serve it, locked; None when none is free.
-    Needs only the swap's fields, so a new swap can be matched before it is inserted."""
+    Needs only the swap's fields, so a new swap can be matched before it is inserted. `none_for`:
+    (need, depots) found with nothing free earlier in this transaction, which is not looked for again
+    (and is added to when nothing is found)."""
     need = repository.need_of(session, swap)
     calendars = repository.depot_calendars(session)
     now = clock.now()
     promised = {depot_id: promised_delivery(cal, now, transit_days(cal, swap))
                 for depot_id, cal in calendars.items() if may_serve(cal, swap)}
+    looked_for = (need, frozenset(promised))
+    if none_for is not None and looked_for in none_for:
+        return None
     unit = repository.pick_ready(session, need, promised)
     if unit is None:
+        if none_for is not None:
+            none_for.add(looked_for)
         return None
     return Choice(unit, repository.candidate_of(session, unit), need, calendars[unit.depot_id])
 
 
-def allocate(session: Session, swap: SwapRequest, *, actor: str) -> bool:
+def allocate(session: Session, swap: SwapRequest, *, actor: str, none_for: set | None = None) -> bool:
     """Reserve the best ready unit for `swap` at a depot that may serve it. Returns False when none
-    is free (the swap then waits for its region's stock)."""
-    choice = choose(session, swap)
+    is free (the swap then waits for its region's stock). `none_for`: as `choose` takes it."""
+    choice = choose(session, swap, none_for=none_for)
     if choice is None:
         return False
     reserve(session, swap, choice, actor=actor)
@@ -110,10 +117,10 @@ def offer_unit(session: Session, unit: SpareUnit) -> None:
 def serve_waitlist(session: Session, *, limit: int = 200) -> int:
     """Sweep: give ready units to backordered swaps, head of the line first. Catches the race where
     a unit became ready while a swap was being backordered in another transaction."""
-    served = 0
+    served, none_for = 0, set()  # a need with nothing free for one swap has nothing for the next either
     for waiting in repository.waiting_swaps(session, limit=limit):
         swap = repository.try_lock_waiting_swap(session, waiting.swap_id)
-        if swap is not None and allocate(session, swap, actor="waitlist"):
+        if swap is not None and allocate(session, swap, actor="waitlist", none_for=none_for):
             served += 1
     return served
 

@@ -1,8 +1,14 @@
 """Where a unit may go: a depot serves its own country and the regions it is set to serve; a swap
 crosses a border only when its request allows it; the waitlist is per region."""
 
+from sqlalchemy import update
+
+from app.db import unit_of_work
+from app.inventory.states import UnitState
+from app.models import SpareUnit
 from tests.support import factories as f
 from tests.support.factories import US_WORKER, post_swap, swap_body
+from tests.support.loop import run_due
 
 FR_WORKER = {"name": "Léa Martin", "email": "lea@example.com", "timezone": "Europe/Paris",
              "address": {"street1": "8 rue de Rivoli", "city": "Paris", "postal_code": "75004", "country": "FR"}}
@@ -122,3 +128,30 @@ def test_with_the_region_policy_the_broken_kit_goes_to_a_depot_in_the_worker_s_c
         lon, _nyc, ret, expected = _crossing_swap(client, keys, app)
     assert expected["depot_id"] == lon["id"]
     assert ret["customs"] is None  # Leeds to London: no border
+
+
+def test_the_waitlist_sweep_serves_every_line_it_has_stock_for_past_those_it_has_none_for(client, keys, app,
+                                                                                         session_factory):
+    """Units that became ready while nobody was told (the race the sweep is there for): a line with
+    nothing free (laptops in GB) does not stop the sweep serving another need there, or the same need in
+    another region."""
+    admin, warehouse = keys["admin"], keys["warehouse"]
+    lon, nyc = f.depot(client, admin, "LON"), f.depot(client, admin, "NYC")
+    laptop, phone = f.model(client, admin), f.model(client, admin, category="phone")
+    hidden = [f.unit(client, warehouse, phone["id"], lon["id"])["id"], f.unit(client, warehouse, laptop["id"], nyc["id"])["id"]]
+    _set_state(session_factory, hidden, UnitState.REFURBISHING)
+    asked = {t: post_swap(client, keys, swap_body(m["id"], ticket=t, **over)).json()
+             for t, m, over in [("GB-LAPTOP", laptop, {}), ("GB-PHONE", phone, {}),
+                                ("US-LAPTOP", laptop, {"worker": US_WORKER}), ("GB-LAPTOP-2", laptop, {})]}
+    assert {s["status"] for s in asked.values()} == {"backordered"}
+    _set_state(session_factory, hidden, UnitState.READY)  # ready, and no one offered them
+    run_due(app)  # the sweep serves them; the booking that follows books them
+    now = {t: client.get(f"/api/v1/swap-requests/{s['id']}", headers=keys["support"]).json() for t, s in asked.items()}
+    assert (now["GB-PHONE"]["status"], now["GB-PHONE"]["unit_id"]) == ("label_booked", hidden[0])
+    assert (now["US-LAPTOP"]["status"], now["US-LAPTOP"]["unit_id"]) == ("label_booked", hidden[1])
+    assert now["GB-LAPTOP"]["status"] == now["GB-LAPTOP-2"]["status"] == "backordered"
+
+
+def _set_state(factory, unit_ids, state):
+    with unit_of_work(factory) as s:
+        s.execute(update(SpareUnit).where(SpareUnit.id.in_(unit_ids)).values(state=state))
