@@ -80,8 +80,8 @@ def _kept_by_dockerignore() -> list[Path]:
 
     def may_bring_back(rel: str) -> bool:
         """A `!` pattern could keep something below this ignored folder."""
-        return any(p.startswith("!") and (p.startswith("!**/") or f"{p[1:].rstrip('/')}/".startswith(f"{rel}/")
-                                          or p[1:].startswith(f"{rel}/")) for p in patterns)
+        return any(p.startswith("!**/") or f"{p[1:].rstrip('/')}/".startswith(f"{rel}/")
+                   for p in patterns if p.startswith("!"))
 
     found = []
     for folder, dirs, files in os.walk(ROOT):
