@@ -24,6 +24,10 @@ class RedactSecretPaths(logging.Filter):
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise
+    # The HTTP client logs each call with its whole URL, and a receiver's URL may carry its credential
+    # (`?token=…`); what a call came to is recorded on the delivery or the note instead.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")  # uvicorn's own log config keeps logger filters
     if not any(isinstance(f, RedactSecretPaths) for f in access.filters):
         access.addFilter(RedactSecretPaths())

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from app.models import CustodyEntry, Reservation, SpareUnit, SwapRequest
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import swap_body
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.live_db]
@@ -18,7 +19,7 @@ REQUESTS, UNITS, ROUNDS = 64, 10, 3
 
 def _fire(url: str, headers: dict, bodies: list[dict], keys: list[str | None]) -> list[httpx.Response]:
     def one(i):
-        with httpx.Client(base_url=url, timeout=60) as c:
+        with http.client(base_url=url, timeout=60) as c:
             h = {**headers, **({"Idempotency-Key": keys[i]} if keys[i] else {})}
             return c.post("/api/v1/swap-requests", json=bodies[i], headers=h)
 

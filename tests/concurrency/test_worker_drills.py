@@ -12,13 +12,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from app.db import make_engine, make_session_factory
 from app.models import ExtraLabel, OutboxJob, PickupRequest, SwapEvent, SwapRequest
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import US_WORKER, swap_body
 from tests.support.service import SWAP_JOB_KINDS
 from tests.support.shippo_standin import ShippoStandin
@@ -73,11 +73,11 @@ def workers(settings, standin):
 
 def faults(standin: ShippoStandin, **config) -> None:
     """Set from outside, over HTTP, as by hand."""
-    assert httpx.post(f"{standin.url}/__standin/faults", json=config).status_code == 200
+    assert http.post(f"{standin.url}/__standin/faults", json=config).status_code == 200
 
 
 def counts(standin: ShippoStandin) -> dict:
-    return httpx.get(f"{standin.url}/__standin/counts").json()
+    return http.get(f"{standin.url}/__standin/counts").json()
 
 
 def make_swaps(client, keys, n: int, return_mode: str) -> list[int]:

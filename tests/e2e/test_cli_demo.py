@@ -19,6 +19,7 @@ from app.db import make_engine
 from app.jobs import work
 from app.settings import get_settings
 from tests.support import factories as f
+from tests.support import http
 from tests.support.servers import free_port
 from tests.support.service import SWAP_JOB_KINDS
 
@@ -127,12 +128,12 @@ def test_serve_demo_is_a_working_service_from_nothing(tmp_path):
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if http.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        stock = httpx.get(f"{base}/api/v1/stock", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+        stock = http.get(f"{base}/api/v1/stock", headers={"Authorization": f"Bearer {key}"}, timeout=5)
         assert stock.status_code == 200 and {r["depot_code"] for r in stock.json()} == {"LON", "NYC", "BER"}
     finally:
         server.terminate()

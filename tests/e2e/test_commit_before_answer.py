@@ -4,13 +4,13 @@ that fails is a retryable 5xx problem that changed nothing, never a success."""
 import threading
 import time
 
-import httpx
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from app.models import Depot, SpareUnit
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.live_db  # real COMMITs, made to fail or stall
@@ -113,15 +113,15 @@ class SlowCommits:
 
 def test_a_read_right_after_a_201_always_finds_what_was_created(live_server, app, keys, stock):
     depot, model, _ = stock
-    with SlowCommits(app.state.engine, 0.3), httpx.Client(base_url=live_server, timeout=10) as http:
+    with SlowCommits(app.state.engine, 0.3), http.client(base_url=live_server, timeout=10) as api:
         missing = []
         for i in range(5):
-            r = http.post("/api/v1/units", headers=keys["warehouse"],
-                          json={"serial": f"SN-R{i}", "asset_tag": f"AT-R{i}", "model_id": model["id"],
-                                "depot_id": depot["id"], "state": "ready"})
+            r = api.post("/api/v1/units", headers=keys["warehouse"],
+                         json={"serial": f"SN-R{i}", "asset_tag": f"AT-R{i}", "model_id": model["id"],
+                               "depot_id": depot["id"], "state": "ready"})
             assert r.status_code == 201, r.text
             # A second connection, as another client would use.
-            with httpx.Client(base_url=live_server, timeout=10) as other:
+            with http.client(base_url=live_server, timeout=10) as other:
                 if other.get(f"/api/v1/units/{r.json()['id']}", headers=keys["support"]).status_code != 200:
                     missing.append(i)
     assert missing == []
@@ -133,15 +133,15 @@ def test_concurrent_writes_each_answered_after_their_commit(live_server, app, ke
     failures: list[str] = []
 
     def client_thread(n: int) -> None:
-        with httpx.Client(base_url=live_server, timeout=20) as http:
+        with http.client(base_url=live_server, timeout=20) as api:
             for i in range(4):
-                r = http.post("/api/v1/units", headers=keys["warehouse"],
+                r = api.post("/api/v1/units", headers=keys["warehouse"],
                               json={"serial": f"SN-C{n}-{i}", "asset_tag": f"AT-C{n}-{i}", "model_id": model["id"],
                                     "depot_id": depot["id"], "state": "ready"})
                 if r.status_code != 201:
                     failures.append(f"create {r.status_code}")
                     continue
-                if http.get(f"/api/v1/units/{r.json()['id']}", headers=keys["support"]).status_code != 200:
+                if api.get(f"/api/v1/units/{r.json()['id']}", headers=keys["support"]).status_code != 200:
                     failures.append(f"read after 201 of unit {r.json()['id']}")
 
     with SlowCommits(app.state.engine, 0.05):

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
@@ -20,6 +19,7 @@ from app.auth.keys import create_api_key
 from app.db import unit_of_work
 from app.settings import Settings
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import swap_body
 from tests.support.servers import free_port, wait_until_serving
 from tests.support.service import BASE_SETTINGS, worker_factory
@@ -142,7 +142,7 @@ def test_the_layout_as_processes_carries_a_swap(database_url, tmp_path):
                                    stderr=subprocess.DEVNULL) for _ in range(2)]
     headers = {"Authorization": f"Bearer {key}"}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as api:
+        with http.client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as api:
             wait_until_serving(f"http://127.0.0.1:{port}/readyz")
             depot = f.depot(api, headers, "LON")
             model = f.model(api, headers, sku="LAT-5440")

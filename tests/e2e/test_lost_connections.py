@@ -5,7 +5,6 @@ connection lost during the commit is not run again (it may have committed): that
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.pool import NullPool
@@ -13,6 +12,7 @@ from sqlalchemy.pool import NullPool
 from app.models import SpareUnit, SwapRequest
 from app.settings import Settings
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import post_swap, swap_body
 from tests.support.service import BASE_SETTINGS
 
@@ -106,7 +106,7 @@ def test_many_more_requests_than_connections_all_answer_and_no_connection_is_ope
     event.listen(app.state.engine, "connect", lambda *_: connects.append(1))
 
     def one(i):
-        with httpx.Client(base_url=live_server, timeout=60) as c:
+        with http.client(base_url=live_server, timeout=60) as c:
             if i % 2:
                 return c.post("/api/v1/swap-requests", json=swap_body(model["id"], ticket=f"POOL-{i}"),
                               headers=keys["support"]).status_code

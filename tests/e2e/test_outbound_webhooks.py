@@ -6,6 +6,7 @@ failures disabling an endpoint; secret rotation; replays; the address guard."""
 import base64
 import hashlib
 import hmac
+import logging
 from datetime import datetime, timedelta
 
 import pytest
@@ -104,6 +105,18 @@ def test_an_endpoint_gets_only_the_types_it_asked_for(client, keys, world, app, 
     run_due(app)
     assert receiver.types() == ["swap.backordered"]
     assert receiver.received[0].json["data"]["waitlist_position"] == 1
+
+
+def test_a_receiver_url_with_a_token_in_it_never_reaches_the_log(client, keys, world, app, receiver, caplog):
+    """Receivers often take their credential in the URL: sending to it logs nothing of it (the HTTP
+    client's own line per request, with the whole URL, is off)."""
+    caplog.set_level(logging.DEBUG)
+    register(client, keys, f"{receiver.url}/hook?token=tok-s3cr3t-9f2", event_types=["swap.received"])
+    world["spare"]()
+    post_swap(client, keys, swap_body(world["model"]["id"]))
+    run_due(app)
+    assert receiver.types() == ["swap.received"]
+    assert caplog.records and "tok-s3cr3t-9f2" not in caplog.text
 
 
 def test_a_failing_receiver_is_retried_on_the_schedule_until_it_answers(client, keys, world, app, receiver,

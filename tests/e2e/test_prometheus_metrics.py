@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import post_swap, swap_body
 from tests.support.loop import run_due
 from tests.support.servers import free_port, wait_until_serving
@@ -91,9 +91,9 @@ def test_two_server_processes_share_their_request_counts(database_url, tmp_path)
             wait_until_serving(f"http://127.0.0.1:{port}/healthz")
         for port, n in zip(ports, (3, 2), strict=True):
             for _ in range(n):
-                assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+                assert http.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         for port in ports:  # either process reports both processes' requests
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            text = http.get(f"http://127.0.0.1:{port}/metrics").text
             samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                        for family in text_string_to_metric_families(text) for s in family.samples}
             assert requests_to(samples, "/healthz") == 5 + 2  # and the two readiness polls above

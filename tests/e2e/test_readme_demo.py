@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import http
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ class Demo:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                if http.get(f"{self.base}/readyz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -75,7 +76,7 @@ class Demo:
         return {"swap": walked.group(1), "unit": walked.group(2), "old": walked.group(3), "out": done.stdout}
 
     def get(self, path: str) -> dict:
-        r = httpx.get(f"{self.base}/api/v1{path}", headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
+        r = http.get(f"{self.base}/api/v1{path}", headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
         assert r.status_code == 200, r.text
         return r.json()
 

@@ -7,11 +7,11 @@ Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); skipped
 import os
 import re
 
-import httpx
 import pytest
 
 from app.jobs import work
 from tests.support import factories as f
+from tests.support import http
 from tests.support.arrange import out_with_a_worker
 from tests.support.browser import chromium, needs_chromium
 from tests.support.factories import post_swap, swap_body
@@ -53,7 +53,7 @@ def browser():
 
 @pytest.fixture
 def api(live_server):
-    with httpx.Client(base_url=live_server, timeout=10) as c:
+    with http.client(base_url=live_server, timeout=10) as c:
         yield c
 
 

@@ -15,6 +15,7 @@ from app.db import unit_of_work
 from app.logging import redact_path
 from app.models import SwapRequest
 from tests.support import factories as f
+from tests.support import http
 from tests.support.factories import WEBHOOK_SECRET, post_swap, swap_body
 
 pytestmark = pytest.mark.any_database  # the access-log filter
@@ -48,14 +49,14 @@ def test_served_access_log_hides_tokens_and_webhook_secrets(client, keys, settin
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
-                httpx.get(f"{base}/healthz", timeout=1)
+                http.get(f"{base}/healthz", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        assert httpx.get(f"{base}/t/{token}").status_code == 200
-        assert httpx.get(f"{base}/t/{token}.json").status_code == 200
-        assert httpx.post(f"{base}/webhooks/shippo/{WEBHOOK_SECRET}", json={"event": "ping"}).status_code < 500
-        assert httpx.post(f"{base}/webhooks/shippo/wrong-{WEBHOOK_SECRET}", json={}).status_code == 404
+        assert http.get(f"{base}/t/{token}").status_code == 200
+        assert http.get(f"{base}/t/{token}.json").status_code == 200
+        assert http.post(f"{base}/webhooks/shippo/{WEBHOOK_SECRET}", json={"event": "ping"}).status_code < 500
+        assert http.post(f"{base}/webhooks/shippo/wrong-{WEBHOOK_SECRET}", json={}).status_code == 404
     finally:
         server.terminate()
         log = server.communicate(timeout=10)[0]

@@ -4,11 +4,11 @@ given name and city. A screenshot of each status is kept in test-artifacts/track
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from app.jobs import work
 from tests.support import factories as f
+from tests.support import http
 from tests.support.arrange import out_with_a_worker
 from tests.support.browser import ARTIFACTS, chromium, needs_chromium
 from tests.support.factories import WEBHOOK_SECRET, swap_body
@@ -59,7 +59,7 @@ def _look(driver, url: str, status: str, extra_private: tuple[str, ...] = ()) ->
 def test_the_page_is_right_at_every_status(live_server, app, keys, phone, frozen_clock):
     frozen_clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
     factory = app.state.session_factory
-    with httpx.Client(base_url=live_server, timeout=10) as api:
+    with http.client(base_url=live_server, timeout=10) as api:
         admin, wh = keys["admin"], keys["warehouse"]
         lon = f.depot(api, admin, "LON")
         model = f.model(api, admin, sku="LAT-5440", name="Latitude 5440")
@@ -134,7 +134,7 @@ def test_the_page_is_right_at_every_status(live_server, app, keys, phone, frozen
 
 
 def test_an_exception_tells_the_worker_support_is_on_it(live_server, app, keys, phone, frozen_clock):
-    with httpx.Client(base_url=live_server, timeout=10) as api:
+    with http.client(base_url=live_server, timeout=10) as api:
         lon = f.depot(api, keys["admin"], "LON")
         model = f.model(api, keys["admin"])
         f.unit(api, keys["warehouse"], model["id"], lon["id"])

@@ -10,7 +10,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
 import pytest
 
 from app.integrations.tickets.connectors import (
@@ -25,6 +24,7 @@ from app.integrations.tickets.connectors import (
     looks_like_sys_id,
     parse_ticket_systems,
 )
+from tests.support import http
 from tests.support.ports import port_mismatches
 from tests.support.ticket_standins import JiraStandin, ServiceNowStandin, ZendeskStandin
 
@@ -142,7 +142,7 @@ def test_every_connector_is_a_ticket_connector_that_posts_public_comments(tool):
 
 
 def test_a_client_given_is_used(tool):
-    with httpx.Client(headers={"X-Trace": "drill-7"}) as client:
+    with http.client(headers={"X-Trace": "drill-7"}) as client:
         connector_for(system_for(tool), client=client).post_comment(TICKETS[tool.type], NOTE,
                                                                     public=True)  # fmt: skip
     assert tool.requests[0].headers["x-trace"] == "drill-7"
@@ -311,12 +311,12 @@ def test_the_standins_refuse_a_request_of_the_wrong_shape(tool):
     auth = connector._auth()
     url = tool.url + path
     for wrong in WRONG_BODIES[tool.type]:
-        answer = httpx.request(method, url, json=wrong, auth=auth)
+        answer = http.request(method, url, json=wrong, auth=auth)
         assert answer.status_code == (422 if tool.type == "zendesk" else 400), wrong
-    as_form = httpx.request(method, url, data={"body": NOTE}, auth=auth)
+    as_form = http.request(method, url, data={"body": NOTE}, auth=auth)
     assert as_form.status_code == 415
     other_method = "POST" if method != "POST" else "PUT"
-    assert httpx.request(other_method, url, json=right, auth=auth).status_code in (400, 404)
+    assert http.request(other_method, url, json=right, auth=auth).status_code in (400, 404)
     assert tool.comments(TICKETS[tool.type]) == []
 
 

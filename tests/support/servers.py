@@ -7,6 +7,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
+from tests.support import http
+
 
 def free_port() -> int:
     """A port nothing listens on (once the probe socket is closed)."""
@@ -22,7 +24,7 @@ def wait_until_serving(url: str, *, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if http.get(url, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

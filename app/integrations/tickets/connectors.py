@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from app import outbound_http
 from app.retry_after import parse_retry_after
 
 TYPES = ("jira", "zendesk", "servicenow")
@@ -169,7 +170,7 @@ class _Connector(ABC):
             if self._client is not None:
                 response = self._send(self._client, method, url, payload)
             else:
-                with httpx.Client() as client:
+                with outbound_http.client() as client:
                     response = self._send(client, method, url, payload)
         except httpx.TimeoutException as e:
             raise self._failure(ticket_id, f"no answer within {self.system.timeout:g} s",

@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from app import clock
+from app import clock, outbound_http
 from app.db import unit_of_work
 from app.integrations.webhooks import repository, secrets, urlguard
 from app.keyring import Keyring
@@ -171,6 +171,6 @@ def deliver(ctx: JobContext, *, config: WebhookConfig, keyring: Keyring,
         raise Retry(f"attempt {delivery.attempts}: {attempt.error}", retry_at)
 
 
-def kind(*, config: WebhookConfig, keyring: Keyring, client: Callable[[], httpx.Client] = httpx.Client) -> Kind:
+def kind(*, config: WebhookConfig, keyring: Keyring, client: Callable[[], httpx.Client] = outbound_http.client) -> Kind:
     return Kind(lambda ctx: deliver(ctx, config=config, keyring=keyring, client=client), "Sending a webhook",
                 RetryPolicy(max_attempts=ATTEMPTS + 1), concurrency=config.concurrency)
