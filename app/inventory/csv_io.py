@@ -156,7 +156,7 @@ def parse_units_csv(session: Session, text: str) -> list[UnitCreate]:
 
 def import_units(session: Session, text: str, *, actor: str) -> list[SpareUnit]:
     rows = parse_units_csv(session, text)
-    return [units.create_unit(session, row, actor=actor, reason="imported from CSV") for row in rows]
+    return units.create_units(session, rows, actor=actor, reason="imported from CSV")
 
 
 def export_units_csv(items: Iterable[SpareUnit]) -> str:

@@ -71,17 +71,26 @@ def create_unit(session: Session, data: UnitCreate, *, actor: str, reason: str =
             f"A unit with serial '{data.serial}' or asset tag '{data.asset_tag}' already exists.",
             field="serial",
         )
+    return create_units(session, [data], actor=actor, reason=reason)[0]
+
+
+def create_units(session: Session, rows: list[UnitCreate], *, actor: str, reason: str) -> list[SpareUnit]:
+    """New units, inserted together (an import's thousands in a few statements), each with its ledger row;
+    the ready ones are offered to the waitlist. The caller has checked each row as `create_unit` does
+    (the import reports them by line); a serial or tag taken meanwhile is refused by the unique index."""
     now = clock.now()
-    unit = SpareUnit(**data.model_dump(), created_at=now, updated_at=now)
-    unit.state = data.state.value
-    session.add(unit)
+    made = [SpareUnit(**row.model_dump(exclude={"state"}), state=row.state.value, created_at=now, updated_at=now)
+            for row in rows]
+    session.add_all(made)
     try:
         session.flush()
     except IntegrityError:  # a concurrent insert of the same serial/tag
         raise Conflict("A unit with this serial or asset tag already exists.", field="serial") from None
-    ledger.record(session, unit, from_state=None, from_depot_id=None, actor=actor, reason=reason)
-    _after_state_change(session, unit)
-    return unit
+    for unit in made:
+        ledger.record(session, unit, from_state=None, from_depot_id=None, actor=actor, reason=reason)
+    for unit in made:
+        _after_state_change(session, unit)
+    return made
 
 
 def update_unit(session: Session, unit_id: int, data: UnitUpdate) -> SpareUnit:

@@ -90,6 +90,20 @@ def test_a_good_file_imports_every_row_with_a_ledger_row_each(client, keys, cata
     assert counts(session_factory) == (3, 3)
 
 
+def test_imported_ready_units_serve_the_waitlist_at_once_in_its_order(client, keys, catalog):
+    """A delivery of spares taken in by file goes to the people already waiting, head of the line
+    first, in the import's own transaction; what is left stays on the shelf."""
+    laptop = catalog["LAT-5440"]["id"]
+    first, second = (f.post_swap(client, keys, f.swap_body(laptop, ticket=t)).json() for t in ("IT-1", "IT-2"))
+    assert first["status"] == second["status"] == "backordered"
+    r = post_csv(client, keys["warehouse"], csv_text(*(row(f"SN-{n}", f"AT-{n}", state="ready") for n in range(3))))
+    assert r.status_code == 201, r.text
+    served = [client.get(f"/api/v1/swap-requests/{s['id']}", headers=keys["support"]).json() for s in (first, second)]
+    assert [(s["status"], s["unit_asset_tag"]) for s in served] == [("allocated", "AT-0"), ("allocated", "AT-1")]
+    left = client.get("/api/v1/units/lookup", params={"code": "AT-2"}, headers=keys["support"]).json()
+    assert left["state"] == "ready"
+
+
 def test_a_byte_order_mark_and_crlf_line_ends_are_accepted(client, keys, catalog):
     text = csv_text(row("BOM-1", "BOM-T1"), row("BOM-2", "BOM-T2")).replace("\n", "\r\n")
     r = post_csv(client, keys["warehouse"], "\ufeff" + text, content_type="text/csv; charset=utf-8")
