@@ -1,5 +1,5 @@
-"""The README's demo walk, run as written (its shell blocks, in bash) against `spares serve --demo`, at
-three clock times — before the London cut-off, after it, on a Saturday — and twice on the same data."""
+"""The README's demo walk, run as written (its shell blocks, in bash) against one `spares serve --demo`,
+at three clock times — before the London cut-off, after it, on a Saturday — and twice on the same data."""
 
 import os
 import re
@@ -86,24 +86,26 @@ class Demo:
 
 
 @pytest.mark.any_database  # the demo is the embedded default: SQLite
-@pytest.mark.parametrize("at, ships", [
-    ("2026-12-01T09:00:00+00:00", "2026-12-01"),  # Tuesday, before London's 16:00 cut-off: ships today
-    ("2026-12-01T17:30:00+00:00", "2026-12-02"),  # Tuesday, after it: ships Wednesday
-    ("2026-12-05T11:00:00+00:00", "2026-12-07"),  # Saturday: ships Monday
-])
-def test_the_readme_demo_walks_a_swap_back_to_ready_stock_at_any_hour(tmp_path, at, ships):
-    demo = Demo(tmp_path, at)
+def test_the_readme_demo_walks_a_swap_back_to_ready_stock_at_any_hour(tmp_path):
+    """One served demo, its clock moved between walks (the clock file is re-read): before London's
+    16:00 cut-off (twice, on the same data), after it, and on a Saturday."""
+    times = [("2026-12-01T09:00:00+00:00", "2026-12-01"),  # Tuesday, before the cut-off: ships today
+             ("2026-12-01T09:00:00+00:00", "2026-12-01"),  # and again on the same data
+             ("2026-12-01T17:30:00+00:00", "2026-12-02"),  # Tuesday, after it: ships Wednesday
+             ("2026-12-05T11:00:00+00:00", "2026-12-07")]  # Saturday: ships Monday
+    demo = Demo(tmp_path, times[0][0])
     try:
         walks = []
-        for _ in range(2 if ships == "2026-12-01" else 1):  # and again on the same data
+        for at, ships in times:
+            demo.clock.write_text(at)
             walked = demo.walk()
             swap = demo.get(f"/swap-requests/{walked['swap']}")
-            assert swap["depot_code"] == "LON" and swap["ship_date"] == ships
-            assert swap["status"] == "closed", [e["kind"] for e in swap["timeline"]]
+            assert swap["depot_code"] == "LON" and swap["ship_date"] == ships, (at, swap["ship_date"])
+            assert swap["status"] == "closed", (at, [e["kind"] for e in swap["timeline"]])
             assert demo.get(f"/units/lookup?code={walked['old']}")["state"] == "ready"
             assert demo.get(f"/units/lookup?code={walked['unit']}")["state"] == "deployed"
             walks.append(walked)
-        if len(walks) == 2:  # the second walk takes back the laptop the first one delivered
-            assert walks[0]["swap"] != walks[1]["swap"] and walks[1]["old"] == walks[0]["unit"]
+        # The second walk takes back the laptop the first one delivered.
+        assert walks[0]["swap"] != walks[1]["swap"] and walks[1]["old"] == walks[0]["unit"]
     finally:
         demo.stop()
