@@ -13,7 +13,8 @@ On PostgreSQL (TEST_DATABASE_URL set) tests that touch no database, or are marke
 not run again: they ran in the SQLite half."""
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,6 +29,7 @@ from app.reference import REFERENCE
 from app.settings import Settings
 from app.shipping.carriers import make_carrier
 from tests.support import databases
+from tests.support.clock import FrozenClock
 from tests.support.databases import ON_POSTGRES
 from tests.support.service import BASE_SETTINGS
 
@@ -35,7 +37,8 @@ from tests.support.service import BASE_SETTINGS
 LIVE_FIXTURES = {"database_url", "live_server"}
 # Fixtures through which a test touches the database (the others run once, on SQLite).
 DATABASE_FIXTURES = LIVE_FIXTURES | {"database_template", "db_connection", "settings", "app", "client",
-                                     "session_factory", "keys", "make_app", "empty_database_url", "database_kind"}
+                                     "session_factory", "keys", "make_app", "empty_database_url", "database_kind",
+                                     "module_service"}
 
 
 def pytest_configure(config):
@@ -197,6 +200,10 @@ def client(request, app, _shared):
 @pytest.fixture
 def keys(session_factory) -> dict[str, dict[str, str]]:
     """Authorization headers for one key per role."""
+    return _keys(session_factory)
+
+
+def _keys(session_factory) -> dict[str, dict[str, str]]:
     headers = {}
     with unit_of_work(session_factory) as session:
         for role in ("admin", "support", "warehouse", "integration"):
@@ -205,21 +212,20 @@ def keys(session_factory) -> dict[str, dict[str, str]]:
     return headers
 
 
+@pytest.fixture(scope="module")
+def module_service(database_template, tmp_path_factory):
+    """An app, its client and a key per role on a database of the test module's own, committed to for
+    real: for data a module builds once and its tests only read (nothing is rolled back between them)."""
+    with databases.clone(database_template, tmp_path_factory.mktemp("module")) as url:
+        application = create_app(Settings(database_url=url, **BASE_SETTINGS))
+        try:
+            with TestClient(application, raise_server_exceptions=False) as c:
+                yield SimpleNamespace(app=application, client=c, keys=_keys(application.state.session_factory))
+        finally:
+            application.state.engine.dispose()
+
+
 # ---- time ---------------------------------------------------------------------------------------
-
-
-class FrozenClock:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def set(self, at: datetime) -> None:
-        self.at = at.astimezone(UTC)
-
-    def advance(self, **delta) -> None:
-        self.at = self.at + timedelta(**delta)
 
 
 @pytest.fixture

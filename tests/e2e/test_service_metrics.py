@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app import clock
 from tests.support import factories as f
+from tests.support.clock import FrozenClock
 from tests.support.factories import post_swap, scan, swap_body
 from tests.support.loop import run_due
 
@@ -54,8 +56,25 @@ def answer(client, tracking_url, choice, **form):
     assert r.status_code == 303, r.text
 
 
+@pytest.fixture(scope="module")
+def built_week(module_service):
+    """The week, made once for the module's tests (which only read it) on a database of their own."""
+    client, keys, app = module_service.client, module_service.keys, module_service.app
+    frozen_clock = FrozenClock(at(24, 9))
+    clock.set_clock(frozen_clock)
+    try:
+        return {"client": client, "keys": keys, **_make_week(client, keys, app, frozen_clock)}
+    finally:
+        clock.set_clock(None)
+
+
 @pytest.fixture
-def week(client, keys, app, frozen_clock):
+def week(built_week, frozen_clock):
+    frozen_clock.set(at(30, 12))  # when the figures are taken
+    return built_week
+
+
+def _make_week(client, keys, app, frozen_clock) -> dict:
     admin, warehouse = keys["admin"], keys["warehouse"]
     lon, nyc = f.depot(client, admin, "LON"), f.depot(client, admin, "NYC")
     m1, m2, m3 = (f.model(client, admin, sku=sku) for sku in ("LAT-M1", "LAT-M2", "LAT-M3"))
@@ -140,7 +159,8 @@ NO_SWAPS = dict.fromkeys(["received", "allocated", "backordered", "label_booked"
                           "return_in_transit", "returned", "closed", "cancelled", "exception"], 0)
 
 
-def test_the_week_in_figures(client, keys, week):
+def test_the_week_in_figures(week):
+    client, keys = week["client"], week["keys"]
     got = metrics(client, keys)
     assert got == {
         "since": "2026-10-31T12:00:00Z",  # 30 days before now
@@ -189,7 +209,8 @@ def test_the_week_in_figures(client, keys, week):
     }
 
 
-def test_a_depot_keeps_the_swaps_it_served(client, keys, week):
+def test_a_depot_keeps_the_swaps_it_served(week):
+    client, keys = week["client"], week["keys"]
     lon = metrics(client, keys, depot_id=week["lon"]["id"])
     assert lon["depot_id"] == week["lon"]["id"]
     # Served from London: A B C D F (E and H were never served; G came from New York).
@@ -215,7 +236,8 @@ def test_a_depot_keeps_the_swaps_it_served(client, keys, week):
     assert nyc["escalations_by_rule"] == {}
 
 
-def test_a_model_keeps_the_swaps_that_asked_for_it(client, keys, week):
+def test_a_model_keeps_the_swaps_that_asked_for_it(week):
+    client, keys = week["client"], week["keys"]
     m1, m2 = week["swaps"]["A"]["model_id"], week["swaps"]["F"]["model_id"]
     first = metrics(client, keys, model_id=m1)
     assert first["model_id"] == m1
@@ -228,7 +250,8 @@ def test_a_model_keeps_the_swaps_that_asked_for_it(client, keys, week):
     assert client.get(URL, params={"model_id": 999999}, headers=keys["support"]).status_code == 404
 
 
-def test_the_window_holds_swaps_requested_from_since_up_to_but_not_at_until(client, keys, week):
+def test_the_window_holds_swaps_requested_from_since_up_to_but_not_at_until(week):
+    client, keys = week["client"], week["keys"]
     # 11:00+01:00 is 10:00 UTC: B (10:00) and C (11:00) are in; G at 12:00 is not.
     got = metrics(client, keys, since="2026-11-24T11:00:00+01:00", until="2026-11-24T12:00:00Z")
     assert (got["since"], got["until"]) == ("2026-11-24T10:00:00Z", "2026-11-24T12:00:00Z")
