@@ -226,10 +226,6 @@ def serve(
                                                             "PostgreSQL, one on SQLite)")] = None,
 ) -> None:
     """Run the HTTP API (and, on the embedded default, the background jobs)."""
-    import uvicorn
-
-    from app.main import create_app
-
     get_settings.cache_clear()
     if not demo and "public_base_url" not in get_settings().model_fields_set:
         # Workers open the links in their messages on their phones: a guessed address would send
@@ -258,8 +254,12 @@ def serve(
                    f"Try: curl -H 'Authorization: Bearer {plain}' http://{host}:{port}/api/v1/stock\n")
     workers = workers or default_workers(get_settings().database_url)
     if workers == 1:
+        import uvicorn
+
+        from app.main import create_app
+
         uvicorn.run(create_app(), host=host, port=port, log_level="info")
-    else:
+    else:  # the supervisor only starts and watches the processes, which import the app themselves
         serve_processes(host, port, workers)
 
 
