@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app import clock
 from app.auth.keys import create_api_key
@@ -29,6 +28,7 @@ from app.reference import REFERENCE
 from app.settings import Settings
 from app.shipping.carriers import make_carrier
 from tests.support import databases
+from tests.support.asgi_client import AppClient
 from tests.support.clock import FrozenClock
 from tests.support.databases import ON_POSTGRES
 from tests.support.service import BASE_SETTINGS
@@ -84,7 +84,7 @@ def _shared(database_template, tmp_path_factory):
     engine = make_engine(url, pool_size=2, pool_overflow=2) if ON_POSTGRES else make_engine(url)
     service = bootstrap(settings, engine=engine)
     app = create_app(settings, service=service)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with AppClient(app) as client:
         yield settings, service, app, client
     engine.dispose()
     databases.drop(url)
@@ -189,7 +189,7 @@ def session_factory(app):
 @pytest.fixture
 def client(request, app, _shared):
     if _is_live(request):
-        with TestClient(app, raise_server_exceptions=False) as c:
+        with AppClient(app) as c:
             yield c
         return
     shared_client = _shared[3]
@@ -219,7 +219,7 @@ def module_service(database_template, tmp_path_factory):
     with databases.clone(database_template, tmp_path_factory.mktemp("module")) as url:
         application = create_app(Settings(database_url=url, **BASE_SETTINGS))
         try:
-            with TestClient(application, raise_server_exceptions=False) as c:
+            with AppClient(application) as c:
                 yield SimpleNamespace(app=application, client=c, keys=_keys(application.state.session_factory))
         finally:
             application.state.engine.dispose()

@@ -20,6 +20,7 @@ from app.jobs import work
 from app.settings import get_settings
 from tests.support import factories as f
 from tests.support import http
+from tests.support.asgi_client import AppClient
 from tests.support.servers import free_port
 from tests.support.service import SWAP_JOB_KINDS
 
@@ -148,9 +149,8 @@ def test_the_asgi_entry_point_builds_the_app_from_the_environment(on, database_u
     asgi = importlib.import_module("app.asgi")
     try:
         assert asgi.app.state.settings.database_url == database_url
-        from fastapi.testclient import TestClient
-
-        with TestClient(asgi.app) as c:
+        
+        with AppClient(asgi.app) as c:
             assert c.get("/readyz").status_code == 200
     finally:
         sys.modules.pop("app.asgi", None)

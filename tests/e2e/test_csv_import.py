@@ -1,7 +1,6 @@
 """CSV import (HTTP and CLI) and export of units: all or nothing, errors by line number."""
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -12,6 +11,7 @@ from app.main import create_app
 from app.models import CustodyEntry, SpareUnit
 from app.settings import Settings, get_settings
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.databases import empty_database
 
 HEADER = ",".join(COLUMNS)
@@ -309,7 +309,7 @@ def test_export_then_import_into_a_fresh_database_round_trips(client, keys, cata
             with unit_of_work(other.state.session_factory) as session:
                 _, plain = create_api_key(session, name="other-admin", roles=["admin"])
             admin = {"Authorization": f"Bearer {plain}"}
-            with TestClient(other, raise_server_exceptions=False) as c2:
+            with AppClient(other) as c2:
                 f.depot(c2, admin, code="NYC")  # other ids than the source database
                 f.depot(c2, admin, code="LON")
                 f.model(c2, admin, sku="IPH-15", category="phone")

@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from app.db import unit_of_work
 from app.demo import seed_demo
 from app.inventory.states import UnitState
 from app.warehouse.reconciliation import check_invariants
+from tests.support.asgi_client import AppClient
 
 EXAMPLES = 12
 DOCUMENT = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())
@@ -64,7 +64,7 @@ def test_fuzzing_every_operation_leaves_no_breach(app, session_factory, keys):
         fuzz()
     assert called >= len(OPERATIONS) * 2  # the fuzzer really sent requests
     moved = 0
-    with TestClient(app) as client:
+    with AppClient(app) as client:
         units = client.get("/api/v1/units", params={"limit": 200}, headers=keys["admin"]).json()["items"]
         states = list(UnitState)
         for i, unit in enumerate(units):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.models import Notification, OutboxJob, WebhookEndpoint
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import post_swap, swap_body
 from tests.support.journey import walk_whole_swap
 from tests.support.loop import run_due
@@ -273,10 +274,9 @@ def test_deliveries_of_a_time_range_can_be_replayed(client, keys, world, app, re
     ("http://[::1/hooks", "not a valid URL"),
 ])
 def test_endpoints_must_be_public_https_unless_allowed(client, keys, make_app, url, why):
-    from fastapi.testclient import TestClient
-
+    
     strict = make_app(webhook_allowed_hosts="")
-    with TestClient(strict) as c:
+    with AppClient(strict) as c:
         r = c.post("/api/v1/webhook-endpoints", json={"url": url}, headers=keys["admin"])
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
         assert why == "422" or why in r.text
@@ -301,12 +301,10 @@ def test_a_hanging_receiver_holds_up_neither_other_endpoints_nor_booking(make_ap
     import threading
     import time
 
-    from fastapi.testclient import TestClient
-
     from app.jobs.runner import OutboxRunner
 
     app = make_app(webhook_timeout_seconds=4)
-    with Receiver() as slow, Receiver() as fine, TestClient(app) as c:
+    with Receiver() as slow, Receiver() as fine, AppClient(app) as c:
         slow.hang(8)
         slow_endpoint = register(c, keys, slow.url)
         register(c, keys, fine.url)

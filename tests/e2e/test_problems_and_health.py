@@ -1,6 +1,5 @@
 """Every error is application/problem+json; the health probes tell up from ready."""
 
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app import migrations
@@ -8,6 +7,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.settings import Settings
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 
 
 def problem(r, status):
@@ -155,7 +155,7 @@ def test_readyz_is_200_at_the_head_migration(client, app, session_factory):
 def _ready(url: str):
     application = create_app(Settings(database_url=url, shippo_api_key="", run_background_jobs=False))
     try:
-        with TestClient(application, raise_server_exceptions=False) as c:
+        with AppClient(application) as c:
             return c.get("/readyz"), c.get("/healthz")
     finally:
         application.state.engine.dispose()

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import factories as f
 from tests.support import http
+from tests.support.asgi_client import AppClient
 from tests.support.factories import post_swap, swap_body
 from tests.support.loop import run_due
 from tests.support.servers import free_port, wait_until_serving
@@ -67,9 +68,7 @@ def test_metrics_report_requests_jobs_deliveries_and_stock(client, keys, app, fr
 
 
 def test_a_metrics_token_is_required_when_set(make_app, keys):
-    from fastapi.testclient import TestClient
-
-    with TestClient(make_app(metrics_token="scrape-me-please")) as c:
+    with AppClient(make_app(metrics_token="scrape-me-please")) as c:
         assert c.get("/metrics").status_code == 401
         assert c.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"}).status_code == 200

@@ -4,11 +4,11 @@ another process within REFERENCE_CACHE_SECONDS, and a model not found is never r
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import post_swap, swap_body
 from tests.support.service import BASE_SETTINGS
 
@@ -55,7 +55,7 @@ def test_a_model_not_found_is_not_remembered(database_url, keys, client):
     f.depot(client, admin, "LON")
     other = create_app(Settings(database_url=database_url, **BASE_SETTINGS, reference_cache_seconds=300))
     try:
-        with TestClient(other, raise_server_exceptions=False) as elsewhere:
+        with AppClient(other) as elsewhere:
             missing = elsewhere.post("/api/v1/swap-requests", json=swap_body(1, ticket="R-4"), headers=keys["support"])
             assert missing.status_code == 404
             assert f.model(client, admin)["id"] == 1  # through the first app
@@ -74,7 +74,7 @@ def test_another_process_s_new_depot_is_used_within_the_cache_s_bound(database_u
     f.unit(client, keys["warehouse"], model["id"], lon["id"])
     other = create_app(Settings(database_url=database_url, **BASE_SETTINGS, reference_cache_seconds=1.0))
     try:
-        with TestClient(other, raise_server_exceptions=False) as elsewhere:
+        with AppClient(other) as elsewhere:
             assert post_swap(elsewhere, keys, swap_body(model["id"], ticket="P-1")).json()["status"] == "allocated"
             started = time.monotonic()
             man = f.depot(client, admin, "MAN")  # through the first app

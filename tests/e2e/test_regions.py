@@ -7,6 +7,7 @@ from app.db import unit_of_work
 from app.inventory.states import UnitState
 from app.models import SpareUnit
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import US_WORKER, post_swap, swap_body
 from tests.support.loop import run_due
 
@@ -121,10 +122,9 @@ def test_the_broken_kit_goes_back_to_the_depot_that_sent_the_unit_by_default(cli
 
 
 def test_with_the_region_policy_the_broken_kit_goes_to_a_depot_in_the_worker_s_country(make_app, keys):
-    from fastapi.testclient import TestClient
-
+    
     app = make_app(return_depot="region")
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with AppClient(app) as client:
         lon, _nyc, ret, expected = _crossing_swap(client, keys, app)
     assert expected["depot_id"] == lon["id"]
     assert ret["customs"] is None  # Leeds to London: no border

@@ -7,9 +7,9 @@ import json
 from contextlib import ExitStack
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import post_swap, swap_body
 from tests.support.journey import walk_whole_swap
 from tests.support.loop import run_due
@@ -31,7 +31,7 @@ def tools():
 @pytest.fixture
 def service(make_app, keys, tools, frozen_clock):
     app = make_app(ticket_systems=json.dumps({name: tool.system_config() for name, tool in tools.items()}))
-    with TestClient(app) as c:
+    with AppClient(app) as c:
         admin = keys["admin"]
         lon = f.depot(c, admin, "LON")
         model = f.model(c, admin, sku="LAT-5440")

@@ -2,11 +2,11 @@
 the production adapter, including the same-visit pickup and its fallback to a return box."""
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app.jobs import work
 from app.shipping.shippo_carrier import ShippoCarrier
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import US_WORKER, swap_body
 from tests.support.service import SWAP_JOB_KINDS
 from tests.support.shippo_standin import ShippoStandin
@@ -25,7 +25,7 @@ def shippo_app(make_app, standin):
 
 @pytest.fixture
 def shippo_client(shippo_app, keys):
-    with TestClient(shippo_app, raise_server_exceptions=False) as c:
+    with AppClient(shippo_app) as c:
         yield c
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.models import Notification, OutboxJob
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import post_swap, swap_body
 from tests.support.loop import run_due
 from tests.support.smtp import SMTPServer, parts
@@ -30,9 +31,8 @@ def mailing_app(make_app, smtp):
 
 
 def test_the_worker_gets_each_message_by_email_and_its_link_works(mailing_app, client, keys, smtp, frozen_clock):
-    from fastapi.testclient import TestClient
-
-    with TestClient(mailing_app) as c:
+    
+    with AppClient(mailing_app) as c:
         depot = f.depot(c, keys["admin"], "LON")
         model = f.model(c, keys["admin"], name="Latitude 5440")
         f.unit(c, keys["warehouse"], model["id"], depot["id"], box_contents=["charger"])
@@ -65,13 +65,12 @@ def test_the_worker_gets_each_message_by_email_and_its_link_works(mailing_app, c
 def test_a_refusing_mail_server_is_tried_again_and_holds_up_nothing(make_app, keys, frozen_clock):
     import socket
 
-    from fastapi.testclient import TestClient
-
+    
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead_port = sock.getsockname()[1]  # nothing listens there once the block ends
     app = make_app(notify_email_url=f"mailto://127.0.0.1:{dead_port}?from=spares@example.com&secure=no")
-    with TestClient(app) as c:
+    with AppClient(app) as c:
         depot = f.depot(c, keys["admin"], "LON")
         model = f.model(c, keys["admin"])
         f.unit(c, keys["warehouse"], model["id"], depot["id"])

@@ -6,7 +6,6 @@ orphaned when its swap is cancelled."""
 from collections import Counter
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.jobs import work
@@ -15,6 +14,7 @@ from app.shipping.carrier import TemporaryCarrierError
 from app.shipping.shippo_carrier import ShippoCarrier
 from app.shipping.simulated import SimulatedCarrier
 from tests.support import factories as f
+from tests.support.asgi_client import AppClient
 from tests.support.factories import US_WORKER, swap_body
 from tests.support.shippo_standin import ShippoStandin
 
@@ -32,7 +32,7 @@ def shippo_app(make_app, standin):
 
 @pytest.fixture
 def shippo_client(shippo_app):
-    with TestClient(shippo_app, raise_server_exceptions=False) as c:
+    with AppClient(shippo_app) as c:
         yield c
 
 
