@@ -7,19 +7,20 @@ sees only its own records and leaves nothing behind.
 
 A test that needs real commits — a live server, threads or processes with connections of their
 own, commit failures — is marked `live_db` (or asks for `database_url` or `live_server`): it gets a
-clone of the template and an app of its own.
+fresh copy of the template, committed to for real. The worker's live tests share the copy's name and
+one app over it (its caches of what a test left are emptied between tests).
 
 On PostgreSQL (TEST_DATABASE_URL set) tests that touch no database, or are marked `any_database`, are
 not run again: they ran in the SQLite half."""
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from app import clock
-from app.auth.keys import create_api_key
+from app.auth.keys import KeyCache, create_api_key
 from app.bootstrap import bootstrap
 from app.collector import collect_less
 from app.db import make_engine, unit_of_work
@@ -90,11 +91,25 @@ def _shared(database_template, tmp_path_factory):
     databases.drop(url)
 
 
+@pytest.fixture(scope="session")
+def _live(database_template, tmp_path_factory):
+    """What live tests share: the name their database goes by (made afresh for each test) and one app
+    over it, built on first use. A new app costs its first requests ~0.4 s of CPU (FastAPI builds each
+    route's handling on its first call, and a new engine compiles each statement again)."""
+    url = databases.live_url(tmp_path_factory.mktemp("live"))
+    live = SimpleNamespace(template=database_template, url=url, settings=Settings(database_url=url, **BASE_SETTINGS),
+                           app=None, service=None)
+    yield live
+    if live.app is not None:
+        live.app.state.engine.dispose()
+    databases.drop(url)
+
+
 @pytest.fixture
-def database_url(database_template, tmp_path):
-    """A database of this test's own, committed to for real (a clone of the migrated template)."""
-    with databases.clone(database_template, tmp_path) as url:
-        yield url
+def database_url(_live):
+    """A database of this test's own, committed to for real: a fresh copy of the migrated template."""
+    databases.refresh(_live.template, _live.url)
+    return _live.url
 
 
 @pytest.fixture
@@ -134,7 +149,8 @@ def _join(factory, conn) -> None:
 @pytest.fixture
 def settings(request, _shared) -> Settings:
     if _is_live(request):
-        return Settings(database_url=request.getfixturevalue("database_url"), **BASE_SETTINGS)
+        request.getfixturevalue("database_url")
+        return request.getfixturevalue("_live").settings
     return _shared[0]
 
 
@@ -164,9 +180,24 @@ def make_app(request, settings, _shared):
 @pytest.fixture
 def app(request, settings, _shared):
     if _is_live(request):
-        application = create_app(settings)
+        live = request.getfixturevalue("_live")
+        if settings is not live.settings:  # the test's own settings: an app of its own
+            application = create_app(settings)
+            yield application
+            application.state.engine.dispose()
+            return
+        if live.app is None:
+            live.app = create_app(live.settings)
+            live.service = live.app.state.service
+        application, service = live.app, live.service
+        # What the last live test left in memory: its carrier's sales, keys and reference data.
+        carrier = make_carrier(live.settings)
+        application.state.carrier = carrier
+        application.state.service = dataclasses.replace(service, carrier=carrier)
+        application.state.key_cache = KeyCache(timedelta(seconds=live.settings.auth_cache_seconds))
+        service.session_factory.kw["info"][REFERENCE].clear()
         yield application
-        application.state.engine.dispose()
+        application.state.engine.dispose()  # its connections go before the next test's copy is made
         return
     _, service, application, _ = _shared
     _join(service.session_factory, request.getfixturevalue("db_connection"))

@@ -3,8 +3,8 @@ PostgreSQL databases on that server.
 
 A run migrates one template per xdist worker. Most tests share one copy of it, each inside a
 transaction rolled back at the end (see conftest); a test that needs real commits (a live server,
-threads, other processes) gets its own clone: `CREATE DATABASE … TEMPLATE` on PostgreSQL, a file copy
-on SQLite."""
+threads, other processes) gets a fresh copy of its own (`CREATE DATABASE … TEMPLATE` on PostgreSQL, a
+file copy on SQLite), under a name the worker's live tests share (`refresh`)."""
 
 import os
 import shutil
@@ -72,6 +72,26 @@ def drop(url: str) -> None:
         _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
     else:
         Path(make_url(url).database).unlink(missing_ok=True)
+
+
+def live_url(folder: Path) -> str:
+    """The name the run's live tests commit under (one per xdist worker); `refresh` makes it anew."""
+    return _pg_url(_new_name("live")) if ON_POSTGRES else f"sqlite:///{folder / 'live.db'}"
+
+
+def refresh(template_url: str, url: str) -> None:
+    """`url`'s database made anew as a copy of the template (nobody may be connected to the template;
+    connections left to the old one are cut on PostgreSQL, and see the old file on SQLite)."""
+    if ON_POSTGRES:
+        name, template = make_url(url).database, make_url(template_url).database
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return
+    path = Path(make_url(url).database)
+    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        old.unlink(missing_ok=True)
+    shutil.copyfile(make_url(template_url).database, path)
 
 
 @contextmanager
