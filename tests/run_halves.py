@@ -37,6 +37,17 @@ def _coverage(floor: float) -> list[str]:
             if data["summary"]["num_statements"] and data["summary"]["percent_covered"] < floor]
 
 
+def _loop_seconds() -> float:
+    """How fast this machine runs Python now: the CPU time of a fixed 20-million-step loop (about 1 s
+    on a typical core; this workplace's machines have taken 1.5 to 4 s). The suite's times are
+    comparable across runs only next to it."""
+    began = time.process_time()
+    i = 0
+    while i < 20_000_000:
+        i += 1
+    return time.process_time() - began
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default=os.environ.get("PG_TEST_URL", PG_URL))
@@ -50,6 +61,7 @@ def main() -> int:
     base = {**os.environ, "PYTHONDONTWRITEBYTECODE": "", "COVERAGE_CORE": "sysmon"}
     base.pop("TEST_DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "coverage", "erase"], cwd=ROOT, check=True)
+    loop_before = _loop_seconds()
     logs = Path(tempfile.mkdtemp(prefix="spares-test-"))
     halves = {
         "SQLite": _start("sqlite", base, args.sqlite_workers, extra, logs / "sqlite.log"),
@@ -70,6 +82,8 @@ def main() -> int:
     for name, (code, seconds) in results.items():
         print(f"{name} half: {seconds:.0f} s, pytest exit {code}")
     print(f"both halves (run at once): {total:.0f} s")
+    print(f"this machine's speed: a 20-million-step Python loop took {loop_before:.2f} s before the run and "
+          f"{_loop_seconds():.2f} s after it (about 1 s on a typical core)")
     failed = [name for name, (code, _) in results.items() if code != 0]
     if under:
         print(f"modules under {args.floor:.0f}% line coverage:\n  " + "\n  ".join(under))
