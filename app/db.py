@@ -3,10 +3,12 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import ClassVar
 
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.visitors import InternalTraversal as T
 
 
 def make_engine(url: str, *, pool_size: int = 16, pool_overflow: int = 4, pool_recycle: int = 600,
@@ -66,26 +68,47 @@ def is_postgres(session_or_engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-def insert_for(session: Session, entity):
-    """The dialect's INSERT (it has `on_conflict_do_nothing`): PostgreSQL's or SQLite's."""
-    return (postgresql if is_postgres(session) else sqlite).insert(entity)
+class _PgDoNothing(postgresql.dml.OnConflictDoNothing):
+    inherit_cache = True
+    _traverse_internals: ClassVar = [("constraint_target", T.dp_string),
+                                     ("inferred_target_elements", T.dp_clauseelement_list),
+                                     ("inferred_target_whereclause", T.dp_clauseelement)]
+
+
+class _PgInsert(postgresql.Insert):
+    inherit_cache = True  # its ON CONFLICT clause is in the cache key, through the one below
+
+
+class _SqliteDoNothing(sqlite.dml.OnConflictDoNothing):
+    inherit_cache = True
+    _traverse_internals: ClassVar = [("inferred_target_elements", T.dp_clauseelement_list),
+                                     ("inferred_target_whereclause", T.dp_clauseelement)]
+
+
+class _SqliteInsert(sqlite.Insert):
+    inherit_cache = True
 
 
 @lru_cache(maxsize=64)
-def _insert_ignoring(dialect: str, table: Table, key: str, returning: bool):
-    """`INSERT … ON CONFLICT (key) DO NOTHING [RETURNING id]`, built once per table: the values go in as
-    parameters, so the compiled statement is cached (values written into the statement are compiled anew
-    each time)."""
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing(
-        index_elements=[key])
+def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returning: bool):
+    """`INSERT … ON CONFLICT (keys) DO NOTHING [RETURNING id]`, built once per table, with a cache key.
+
+    SQLAlchemy's dialect INSERTs (the ones with ON CONFLICT) say they cannot be cached, so each was
+    compiled again at every execution: an outbox job, a message, an idempotency claim each cost a
+    compilation (~0.5 ms of CPU here). These subclasses give the clause a cache key made of its
+    conflict target (columns, never strings), which is all that varies in the SQL it compiles to."""
+    insert, do_nothing = (_PgInsert, _PgDoNothing) if dialect == "postgresql" else (_SqliteInsert, _SqliteDoNothing)
+    stmt = insert(table)
+    stmt._post_values_clause = do_nothing(index_elements=[table.c[k] for k in keys])
     return stmt.returning(table.c.id) if returning else stmt
 
 
-def insert_ignoring(session: Session, table: Table, values: dict, *, key: str = "dedupe_key",
+def insert_ignoring(session: Session, table: Table, values: dict, *, key: str | tuple[str, ...] = "dedupe_key",
                     returning: bool = False):
-    """Insert one row of `values` unless a row with the same `key` exists; with `returning`, its id (None
-    when it existed)."""
-    stmt = _insert_ignoring(session.get_bind().dialect.name, table, key, returning)
+    """Insert one row of `values` unless a row with the same `key` (a column, or several) exists; with
+    `returning`, its id (None when it existed)."""
+    keys = (key,) if isinstance(key, str) else tuple(key)
+    stmt = _insert_ignoring(session.get_bind().dialect.name, table, keys, returning)
     return session.scalar(stmt, values) if returning else session.execute(stmt, values)
 
 

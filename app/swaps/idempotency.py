@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.db import insert_for
+from app.db import insert_ignoring
 from app.errors import BadRequest, Unprocessable
 from app.models import IdempotencyRecord
 
@@ -61,11 +61,10 @@ def claim(session: Session, *, api_key_id: int, key: str, request_hash: str, res
     request holds it now. False when it was claimed before: `lookup` then says what to answer. A
     concurrent holder that has not committed yet makes this wait (PostgreSQL; SQLite serialises
     writers), so the first response is the one replayed."""
-    stmt = insert_for(session, IdempotencyRecord).values(
-        api_key_id=api_key_id, key=key, request_hash=request_hash, response_status=response.status,
-        response_body=response.body, response_headers=response.headers, created_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["api_key_id", "key"]).returning(IdempotencyRecord.id)
-    return session.execute(stmt).first() is not None
+    return insert_ignoring(session, IdempotencyRecord.__table__, {
+        "api_key_id": api_key_id, "key": key, "request_hash": request_hash, "response_status": response.status,
+        "response_body": response.body, "response_headers": response.headers, "created_at": clock.now(),
+    }, key=("api_key_id", "key"), returning=True) is not None
 
 
 def settle(session: Session, *, api_key_id: int, key: str, response: StoredResponse) -> None:

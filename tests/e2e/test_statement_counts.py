@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import CacheStats
 
 from app.jobs import work
 from tests.support import factories as f
@@ -29,15 +30,17 @@ FEWER_ON_POSTGRES = {"intake, allocated": 1, "intake, allocated, reference data 
 
 class Counter:
     def __init__(self, engine):
-        self.engine, self.statements = engine, []
+        self.engine, self.statements, self.compiled = engine, [], []
 
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._seen)
         return self
 
-    def _seen(self, conn, cursor, statement, *args):
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
             self.statements.append(statement)
+            if context.cache_hit is not CacheStats.CACHE_HIT:  # compiled for this execution
+                self.compiled.append(f"{context.cache_hit.name}: {statement}")
 
     def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self._seen)
@@ -87,3 +90,30 @@ def test_hot_paths_send_no_more_statements_than_today(client, keys, app, counted
     counted("tracking webhook, in transit", lambda: hook(client, out, "TRANSIT",
                                                          frozen_clock.at + timedelta(hours=2)))
     assert client.get("/api/v1/swap-requests/1", headers=keys["support"]).json()["status"] == "shipped"
+
+
+def test_hot_paths_compile_no_statement_once_warm(client, keys, app, frozen_clock):
+    """Each statement is compiled once per process and taken from the cache after: the second intake,
+    scan and tracking webhook compile nothing (the inserts that skip a row already there used to be
+    compiled at every execution: SQLAlchemy's ON CONFLICT inserts carry no cache key of their own)."""
+    lon = f.depot(client, keys["admin"], "LON")
+    model = f.model(client, keys["admin"], sku="LAT-5440")
+    fresh = f.fit_to_ship(f.profile(client, keys["admin"], version="v2"))
+    spares = [f.unit(client, keys["warehouse"], model["id"], lon["id"], **fresh) for _ in range(4)]
+
+    def intake(n, **headers):
+        return client.post("/api/v1/swap-requests", json=swap_body(model["id"], ticket=f"IT-{n}"),
+                           headers={**keys["support"], **headers})
+
+    def paths(n):
+        yield intake(n)
+        yield intake(f"{n}k", **{"Idempotency-Key": f"warm-{n}"})
+        work.run_outbox(app.state.session_factory, app.state.carrier)
+        yield scan(client, keys, spares[n]["asset_tag"], lon["id"])
+
+    for answer in paths(0):  # warm: each statement compiled the first time
+        assert getattr(answer, "status_code", 200) < 300, answer.text
+    with Counter(app.state.engine) as counter:
+        for answer in paths(1):
+            assert getattr(answer, "status_code", 200) < 300, answer.text
+    assert counter.statements and counter.compiled == [], "\n".join(counter.compiled)
