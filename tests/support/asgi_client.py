@@ -86,9 +86,11 @@ class AppClient(httpx.Client):
             self._lifespan = asyncio.ensure_future(self._app({"type": "lifespan", "asgi": {"version": "3.0"},
                                                                "state": {}}, receive, send))
             await to_app.put({"type": "lifespan.startup"})
-            await started.wait()
-            if self._from_app[-1]["type"] != "lifespan.startup.complete":
-                raise RuntimeError(f"the app did not start: {self._from_app[-1]}")
+            waiting = asyncio.ensure_future(started.wait())
+            await asyncio.wait({self._lifespan, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not self._from_app or self._from_app[-1]["type"] != "lifespan.startup.complete":
+                waiting.cancel()
+                raise RuntimeError(f"the app did not start: {self._from_app[-1:] or self._lifespan.exception()}")
 
         with self._lock:
             self._loop.run_until_complete(start())
