@@ -57,7 +57,7 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
                 promise(swap, choice)
                 swap.status = SwapStatus.ALLOCATED.value
             else:
-                wait_in_line(swap)
+                wait_in_line(session, swap)
                 swap.status = SwapStatus.BACKORDERED.value
             session.flush()
     except IntegrityError:  # the ticket already has a live swap (the unique index says so; no read before)

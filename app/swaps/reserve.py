@@ -74,8 +74,10 @@ def allocate(session: Session, swap: SwapRequest, *, actor: str, none_for: set |
     return True
 
 
-def wait_in_line(swap: SwapRequest) -> None:
-    """The swap's fields when it waits: since now (or since it first waited), with no unit or dates."""
+def wait_in_line(session: Session, swap: SwapRequest) -> None:
+    """The swap's fields when it waits: since now (or since it first waited), with no unit or dates.
+    Someone new waits, so what this transaction found nobody waiting for is looked for again."""
+    _nobody_waits(session).clear()
     swap.waiting_since = swap.waiting_since or clock.now()
     swap.unit = swap.depot = None
     swap.promised_date = swap.ship_date = None
@@ -85,7 +87,7 @@ def backorder(session: Session, swap: SwapRequest, *, moved_from: SwapStatus | N
     """Put the swap on the waitlist; returns its place in line. `moved_from`: the status it had before
     `wait_in_line()` and the backordered status were written with it (a new swap, inserted waiting)."""
     if moved_from is None:
-        wait_in_line(swap)
+        wait_in_line(session, swap)
         session.flush()
     position = repository.waitlist_position(session, swap)
     message = (f"No suitable spare is ready in your region right now. You are number {position} in line; the next "
@@ -104,14 +106,35 @@ def on_unit_ready(session: Session, event: UnitReady) -> None:
 
 
 def offer_unit(session: Session, unit: SpareUnit) -> None:
-    """A unit just became ready: the first waiting swap it fits gets it (fair order)."""
-    candidate = repository.candidate_of(session, unit)
+    """A unit just became ready: the first waiting swap it fits gets it (fair order). A model and region
+    nobody waits for is not looked for again in the same transaction (an import of thousands of ready
+    units asks once), unless a swap starts waiting meanwhile (`wait_in_line`)."""
     calendar = repository.depot_calendars(session)[unit.depot_id]
-    for waiting in next_in_line(repository.waiting_swaps_for_unit(session, unit, calendar.serves), candidate):
+    looked_for = (unit.model_id, calendar.serves)
+    if looked_for in _nobody_waits(session):
+        return
+    waiting_swaps = repository.waiting_swaps_for_unit(session, unit, calendar.serves)
+    if not waiting_swaps:
+        _nobody_waits(session).add(looked_for)
+        return
+    candidate = repository.candidate_of(session, unit)
+    for waiting in next_in_line(waiting_swaps, candidate):
         swap = repository.try_lock_waiting_swap(session, waiting.swap_id)
         if swap is not None and may_serve(calendar, swap):
             reserve(session, swap, Choice(unit, candidate, waiting.need, calendar), actor="waitlist")
             return
+
+
+def _nobody_waits(session: Session) -> set:
+    """(model, countries served) this transaction found no waiting swap for."""
+    transaction = session.get_transaction()
+    memo = session.info.get(_NOBODY_WAITS)
+    if memo is None or memo[0] is not transaction:
+        memo = session.info[_NOBODY_WAITS] = (transaction, set())
+    return memo[1]
+
+
+_NOBODY_WAITS = "nobody_waits"  # the session's info key
 
 
 def serve_waitlist(session: Session, *, limit: int = 200) -> int:
