@@ -23,10 +23,10 @@ PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = bool(PG_ADMIN_URL)
 
 
-def _admin_dsn() -> str:
+def _admin_dsn(database: str | None = None) -> str:
     u = make_url(PG_ADMIN_URL)
     return (f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} "
-            f"dbname={u.database or 'postgres'}")
+            f"dbname={database or u.database or 'postgres'}")
 
 
 def _pg_url(name: str) -> str:
@@ -80,18 +80,60 @@ def live_url(folder: Path) -> str:
 
 
 def refresh(template_url: str, url: str) -> None:
-    """`url`'s database made anew as a copy of the template (nobody may be connected to the template;
-    connections left to the old one are cut on PostgreSQL, and see the old file on SQLite)."""
-    if ON_POSTGRES:
-        name, template = make_url(url).database, make_url(template_url).database
-        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    """`url`'s database made as the template is: on SQLite a fresh copy of its file; on PostgreSQL its
+    rows deleted and its ids restarted when its schema is still the template's (a copy made by
+    `CREATE DATABASE … TEMPLATE` costs PostgreSQL ~0.5 s of CPU, emptying a test's few rows a few ms),
+    else a fresh copy. Connections left to it are cut first."""
+    if not ON_POSTGRES:
+        path = Path(make_url(url).database)
+        for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            old.unlink(missing_ok=True)
+        shutil.copyfile(make_url(template_url).database, path)
         return
-    path = Path(make_url(url).database)
-    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        old.unlink(missing_ok=True)
-    shutil.copyfile(make_url(template_url).database, path)
+    name, template = make_url(url).database, make_url(template_url).database
+    with psycopg.connect(_admin_dsn(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                      "AND pid <> pg_backend_pid()", [name])
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if exists and _emptied(name, _shape(template)):
+        return
+    with psycopg.connect(_admin_dsn(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+_SHAPE = """SELECT (SELECT version_num FROM alembic_version),
+  (SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name, column_name)
+   FROM information_schema.columns WHERE table_schema = 'public'),
+  (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'),
+  (SELECT string_agg(quote_ident(schemaname) || '.' || quote_ident(sequencename), ',')
+   FROM pg_sequences WHERE schemaname = 'public'),
+  (SELECT string_agg(name || '=' || value, ',' ORDER BY name) FROM service_secrets)"""
+_shapes: dict[str, tuple] = {}
+
+
+def _shape(database: str) -> tuple:
+    """What a database must still be for emptying it to make it the template again: its migration,
+    columns, tables, sequences and the service's secret (the template's other rows)."""
+    if database not in _shapes:
+        with psycopg.connect(_admin_dsn(database)) as conn:
+            _shapes[database] = conn.execute(_SHAPE).fetchone()
+    return _shapes[database]
+
+
+def _emptied(database: str, shape: tuple) -> bool:
+    try:
+        with psycopg.connect(_admin_dsn(database)) as conn:
+            if conn.execute(_SHAPE).fetchone() != shape:
+                return False
+            tables = [t for t in shape[2].split(",") if t not in ("alembic_version", "service_secrets")]
+            conn.execute("SET session_replication_role = replica")  # no foreign-key order to follow
+            conn.execute("; ".join(f'DELETE FROM "{t}"' for t in tables))
+            conn.execute("SELECT " + ", ".join(f"setval('{s}', 1, false)" for s in shape[3].split(",")))
+            conn.commit()
+    except psycopg.Error:
+        return False
+    return True
 
 
 @contextmanager
