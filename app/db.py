@@ -3,12 +3,14 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.visitors import InternalTraversal as T
+
+V = TypeVar("V")
 
 
 def make_engine(url: str, *, pool_size: int = 16, pool_overflow: int = 4, pool_recycle: int = 600,
@@ -66,6 +68,17 @@ def unit_of_work(factory: sessionmaker[Session], *,
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def per_transaction(session: Session, key: str, make: Callable[[], V]) -> V:
+    """A value the session keeps for its current transaction under `key`: made by `make()` on first use,
+    made again once another transaction has begun (what one transaction read or found is not trusted by
+    the next)."""
+    transaction = session.get_transaction()
+    held = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = session.info[key] = (transaction, make())
+    return held[1]
 
 
 class _PgDoNothing(postgresql.dml.OnConflictDoNothing):

@@ -43,7 +43,7 @@ LOOP = "i = 0\nwhile i < 20_000_000:\n    i += 1\n"
 def _loop_seconds() -> float:
     """How fast this machine runs Python now: the CPU time of a fixed 20-million-step loop at a module's
     top level, in a process of its own (about 1 s on a typical core; this workplace's machines have
-    taken 1.5 to 4 s). The suite's times are comparable across runs only next to it."""
+    taken 0.8 to 4 s). The suite's times are comparable across runs only next to it."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

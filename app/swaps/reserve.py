@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app import clock, events
+from app.db import per_transaction
 from app.events import UnitReady
 from app.inventory import repository as inventory
 from app.inventory.calendar import DepotCalendar, promised_delivery, ship_date
@@ -127,11 +128,7 @@ def offer_unit(session: Session, unit: SpareUnit) -> None:
 
 def _nobody_waits(session: Session) -> set:
     """(model, countries served) this transaction found no waiting swap for."""
-    transaction = session.get_transaction()
-    memo = session.info.get(_NOBODY_WAITS)
-    if memo is None or memo[0] is not transaction:
-        memo = session.info[_NOBODY_WAITS] = (transaction, set())
-    return memo[1]
+    return per_transaction(session, _NOBODY_WAITS, set)
 
 
 _NOBODY_WAITS = "nobody_waits"  # the session's info key

@@ -9,11 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support import http
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,14 +47,7 @@ class Demo:
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.key = self._key()
         self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if http.get(f"{self.base}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("serve --demo did not get ready")
+        wait_until_serving(f"{self.base}/readyz")
 
     def _key(self) -> str:
         lines, deadline = [], time.monotonic() + 60

@@ -10,6 +10,7 @@ from datetime import UTC
 from sqlalchemy.orm import Session
 
 from app import clock, outbox
+from app.db import per_transaction
 from app.dispatch import Dispatcher
 from app.events import Event
 from app.integrations.webhooks import catalog, repository
@@ -37,11 +38,7 @@ def queue_delivery(session: Session, endpoint_id: int, delivery_id: int, *, due=
 
 def _endpoints(session: Session) -> list[WebhookEndpoint]:
     """The enabled endpoints, read once per transaction (an intake records several events)."""
-    transaction = session.get_transaction()
-    cached = session.info.get(ENDPOINTS_KEY)
-    if cached is None or cached[0] is not transaction:
-        cached = session.info[ENDPOINTS_KEY] = (transaction, repository.enabled_endpoints(session))
-    return cached[1]
+    return per_transaction(session, ENDPOINTS_KEY, lambda: repository.enabled_endpoints(session))
 
 
 def on_event(session: Session, event: Event) -> None:
