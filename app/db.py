@@ -5,9 +5,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import ClassVar, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.visitors import InternalTraversal as T
 
 V = TypeVar("V")
@@ -103,7 +104,8 @@ class _SqliteInsert(sqlite.Insert):
 
 
 @lru_cache(maxsize=64)
-def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returning: bool):
+def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returning: bool, *, entity=None,
+                     where=None):
     """`INSERT … ON CONFLICT (keys) DO NOTHING [RETURNING id]`, built once per table, with a cache key.
 
     SQLAlchemy's dialect INSERTs (the ones with ON CONFLICT) say they cannot be cached, so each was
@@ -111,8 +113,10 @@ def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returnin
     compilation (~0.5 ms of CPU here). These subclasses give the clause a cache key made of its
     conflict target (columns, never strings), which is all that varies in the SQL it compiles to."""
     insert, do_nothing = (_PgInsert, _PgDoNothing) if dialect == "postgresql" else (_SqliteInsert, _SqliteDoNothing)
-    stmt = insert(table)
-    stmt._post_values_clause = do_nothing(index_elements=[table.c[k] for k in keys])
+    stmt = insert(entity if entity is not None else table)
+    stmt._post_values_clause = do_nothing(index_elements=[table.c[k] for k in keys], index_where=where)
+    if entity is not None:
+        return stmt.returning(entity)
     return stmt.returning(table.c.id) if returning else stmt
 
 
@@ -123,6 +127,29 @@ def insert_ignoring(session: Session, table: Table, values: dict, *, key: str | 
     keys = (key,) if isinstance(key, str) else tuple(key)
     stmt = _insert_ignoring(session.get_bind().dialect.name, table, keys, returning)
     return session.scalar(stmt, values) if returning else session.execute(stmt, values)
+
+
+def insert_new(session: Session, row: V, *, key: tuple[str, ...], where=None) -> V | None:
+    """Insert the new ORM object `row` in one `INSERT … ON CONFLICT (key) [WHERE where] DO NOTHING
+    RETURNING *` (`where`: a partial unique index's predicate): the object the session now holds,
+    with every column as written, or None when a row with the same `key` exists (nothing fails, so
+    no savepoint is needed). `row` itself stays out of the session; a related object it was given
+    (`row.unit = unit`) is written as its foreign key."""
+    state = inspect(row)
+    values = {attr.key: value for attr in state.mapper.column_attrs
+              if attr.key != "id" and (value := state.dict.get(attr.key)) is not None}
+    related = {rel.key: state.dict[rel.key] for rel in state.mapper.relationships if rel.key in state.dict}
+    for rel in state.mapper.relationships:
+        if (target := related.get(rel.key)) is not None:
+            for local, remote in rel.local_remote_pairs:
+                values[local.key] = getattr(target, remote.key)
+    table = state.mapper.local_table
+    stmt = _insert_ignoring(session.get_bind().dialect.name, table, key, True, entity=type(row), where=where)
+    written = session.scalars(stmt, [values]).first()
+    if written is not None:
+        for name, target in related.items():  # held already: not loaded again
+            set_committed_value(written, name, target)
+    return written
 
 
 def insert_unless_exists(session: Session, row, *, key: str = "dedupe_key") -> int | None:

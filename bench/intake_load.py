@@ -1,5 +1,6 @@
 """Load from outside with wrk: swap intake (allocated and backordered, with and without an
-Idempotency-Key) and the tracking page at 1, 8 and 32 clients, packing scans and Shippo tracking
+Idempotency-Key), the tracking page and intake's floor (the same request authenticated and validated,
+touching no table: `bench/floor_app.py`) at 1, 8 and 32 clients, packing scans and Shippo tracking
 webhooks (each sent once) at 8, against
 `serve --workers 2` on PostgreSQL — each next to the one-insert baseline served the same way and
 measured in the same run. Prints req/s, p50/p99, the ratio to the baseline, and the server processes'
@@ -38,10 +39,12 @@ from app.shipping.simulated import make_webhook_payload
 from app.swaps import intake
 from app.swaps.schemas import SwapCreate
 from app.warehouse.reconciliation import check_invariants
+from bench import floor_app
 from bench.allocation_scale import _copy_units
 
 PG = os.environ.get("BENCH_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 HOOK_SECRET = "bench-hook-secret"
+FLOOR = "floor: intake's body, no table"
 
 LUA = r"""
 if BODYFILE then
@@ -190,7 +193,7 @@ def main() -> None:
         scans, hooks = _booked_swaps(service, model_id, args.booked, Path(tempfile.mkdtemp(prefix="spares-load-")))
         env = {**os.environ, "DATABASE_URL": url, "PUBLIC_BASE_URL": "http://127.0.0.1:8201", "LOG_LEVEL": "WARNING",
                "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false", "SHIPPO_WEBHOOK_SECRETS": HOOK_SECRET}
-        api = _serve("app.asgi:app", 8201, env)
+        api = _serve("bench.floor_app:app", 8201, env)  # the service, plus the floor's route
         base = _serve("bench.baseline_app:app", 8202, env)
         servers += [api, base]
         none_in_stock = httpx.post("http://127.0.0.1:8201/api/v1/models", headers={"Authorization": f"Bearer {admin}"},
@@ -210,6 +213,7 @@ def main() -> None:
             ("intake, backordered, Idempotency-Key", "POST", "/api/v1/swap-requests", _swap_body(none_in_stock),
              auth, True),
             ("tracking page", "GET", f"/t/{token}", "", "", False),
+            (FLOOR, "POST", floor_app.PATH, _swap_body(model_id), auth, False),
         ]
         rows, created = [], 0
         once = [("scan, packing", "POST", "/api/v1/scans", "", f"Bearer {warehouse}", False, scans),
@@ -225,7 +229,7 @@ def main() -> None:
                 r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem, clients=c,
                          seconds=args.seconds, run=f"{label[:1]}{c}{'k' if idem else ''}{uuid.uuid4().hex[:4]}")
                 cpu = _cpu_seconds(api.pid) - cpu0
-                if method == "POST":
+                if method == "POST" and label != FLOOR:
                     created += r["requests"] - r["non2xx"]
                 rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
             if c == 8:  # each body is sent once: the scans and tracking events run at 8 clients only

@@ -1,6 +1,5 @@
 """Use cases of a swap request: take it in, reserve or backorder it, cancel it, show it."""
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock, events
@@ -50,23 +49,21 @@ def create_swap(session: Session, data: SwapCreate, *, actor: str,
     addresses.apply(swap, address_verdict or AddressVerdict(addresses.UNCHECKED))
     # Matched before the insert, so the swap is written once: with its unit and dates, or waiting.
     choice = choose(session, swap)
-    try:
-        with session.begin_nested():  # added inside: a failed insert is rolled back and expunged with it
-            session.add(swap)
-            if choice is not None:
-                promise(swap, choice)
-                swap.status = SwapStatus.ALLOCATED.value
-            else:
-                wait_in_line(session, swap)
-                swap.status = SwapStatus.BACKORDERED.value
-            session.flush()
-    except IntegrityError:  # the ticket already has a live swap (the unique index says so; no read before)
+    if choice is not None:
+        promise(swap, choice)
+        swap.status = SwapStatus.ALLOCATED.value
+    else:
+        wait_in_line(session, swap)
+        swap.status = SwapStatus.BACKORDERED.value
+    written_swap = repository.insert_new_swap(session, swap)
+    if written_swap is None:  # the ticket already has a live swap (the unique index says so; no read before)
         existing = repository.live_swap_for_ticket(session, data.ticket.system, data.ticket.id)
         raise Conflict(
             f"Ticket {data.ticket.system}/{data.ticket.id} already has swap {existing.id} (status {existing.status})."
             if existing else f"Ticket {data.ticket.system}/{data.ticket.id} already has a swap.",
             **({"existing_swap_id": existing.id} if existing else {}),
-        ) from None
+        )
+    swap = written_swap
     token = tracking_link.issue(session, swap, first=True)
     add_event(session, swap, "received", f"Request received from {actor} for ticket "
               f"{data.ticket.system}/{data.ticket.id}.")

@@ -3,10 +3,10 @@
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, true, union_all
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text, true, union_all
 from sqlalchemy.orm import Session
 
-from app.db import is_postgres
+from app.db import insert_new, is_postgres
 from app.errors import NotFound
 from app.inventory.calendar import DepotCalendar
 from app.inventory.regions import countries_served
@@ -53,6 +53,18 @@ def try_lock_waiting_swap(session: Session, swap_id: int) -> SwapRequest | None:
     """The swap, locked, if it is still backordered and no one else holds it."""
     stmt = select(SwapRequest).where(SwapRequest.id == swap_id, SwapRequest.status == SwapStatus.BACKORDERED)
     return session.scalars(_lock(session, stmt, SwapRequest)).unique().one_or_none()
+
+
+# The live-ticket unique index's predicate, as SQL text (a bound parameter would not let PostgreSQL
+# match the conflict target to the partial index).
+_LIVE = text("status <> 'cancelled'")
+
+
+def insert_new_swap(session: Session, swap: SwapRequest) -> SwapRequest | None:
+    """Insert the new `swap` (not yet in the session); the swap as written, or None when its ticket
+    already has a live swap (the unique index says so, in the same statement: nothing is read first
+    and nothing fails)."""
+    return insert_new(session, swap, key=("ticket_system", "ticket_id"), where=_LIVE)
 
 
 def live_swap_for_ticket(session: Session, system: str, ticket_id: str) -> SwapRequest | None:
