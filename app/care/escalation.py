@@ -1,7 +1,6 @@
 """Escalating swaps that linger: each rule (see `lingering`) fires once per swap, raises its priority
 by one level (up to 3), says why on the timeline and tells support. Checked by a sweep."""
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock, events
@@ -19,11 +18,8 @@ WATCHED = ["backordered", "allocated", "label_booked", "shipped", "exception"]
 def raise_priority(session: Session, swap: SwapRequest, *, rule: str, reason: str) -> bool:
     """Once per (swap, rule): the priority goes up a level, the timeline says why, support is told."""
     level = min(MAX_LEVEL, swap.priority + 1)
-    try:
-        with session.begin_nested():
-            session.add(Escalation(swap_id=swap.id, rule=rule, level=level, reason=reason[:500], at=clock.now()))
-            session.flush()
-    except IntegrityError:
+    if repository.add_escalation(session, Escalation(swap_id=swap.id, rule=rule, level=level, reason=reason[:500],
+                                                     at=clock.now())) is None:
         return False
     swap.priority = level
     add_event(session, swap, "escalated", f"Escalated to priority {level}: {reason}.", escalated=True, rule=rule,

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import insert_new
 from app.models import Escalation, FollowUp, Shipment, SwapEvent, SwapRequest
 from app.shipping.states import Direction
 from app.swaps.repository import escalations_of, follow_up_of
@@ -52,3 +53,9 @@ def outbound_shipments(session: Session, swap_ids: list[int]) -> dict[int, Shipm
 def last_event_at(session: Session, swap_id: int, kind: str) -> datetime | None:
     return session.scalar(select(SwapEvent.at).where(SwapEvent.swap_id == swap_id, SwapEvent.kind == kind)
                           .order_by(SwapEvent.id.desc()).limit(1))
+
+
+def add_escalation(session: Session, row: Escalation) -> Escalation | None:
+    """Inserts the escalation (not yet in the session); None when the swap had it already under that
+    rule (the unique key says so in the same statement, nothing fails)."""
+    return insert_new(session, row, key=("swap_id", "rule"))

@@ -6,8 +6,15 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.db import is_postgres
-from app.models import ExtraLabel, PickupRequest, Shipment, SwapRequest, WebhookReceipt
+from app.db import insert_new, is_postgres
+from app.models import (
+    ExtraLabel,
+    PickupRequest,
+    Shipment,
+    SwapRequest,
+    TrackingEventRecord,
+    WebhookReceipt,
+)
 from app.shipping.states import FINAL_TRACKING, LabelState, PickupState
 
 
@@ -23,6 +30,12 @@ def shipment(session: Session, swap_id: int, direction: str) -> Shipment | None:
 
 def get_shipment(session: Session, shipment_id: int) -> Shipment | None:
     return session.get(Shipment, shipment_id)
+
+
+def insert_event_once(session: Session, record: TrackingEventRecord) -> TrackingEventRecord | None:
+    """Keep a carrier event (not yet in the session); None when the shipment has it already (a replay,
+    by webhook or poll: the unique key says so in the same statement, and nothing fails)."""
+    return insert_new(session, record, key=("shipment_id", "event_key"))
 
 
 def shipment_by_label(session: Session, label_id: str) -> Shipment | None:

@@ -10,7 +10,6 @@ worker's page and support even when the status itself does not change."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock, events
@@ -141,11 +140,8 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
                                  location=(event.location or None) and event.location[:200],
                                  status_date=event.status_date, applied=moved or news is not None, test=event.test,
                                  source=source, received_at=now)
-    try:
-        with session.begin_nested():
-            session.add(record)
-            session.flush()
-    except IntegrityError:
+    record = repository.insert_event_once(session, record)
+    if record is None:
         return "duplicate"
     if is_test:
         return "test_event"

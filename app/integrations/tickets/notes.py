@@ -112,7 +112,8 @@ def _queue(session: Session, config: TicketConfig, swap: SwapRequest, note: Note
         key = f"ticket:{swap.id}:{note.moment}:{note.step}:{'public' if public else 'internal'}"[:200]
         row = TicketNote(dedupe_key=key, swap_id=swap.id, system=system.name, ticket_id=ticket, moment=note.moment,
                          public=public, body=body, status=TicketNoteStatus.QUEUED, attempts=0, created_at=now)
-        if repository.add(session, row) is None:
+        row = repository.add(session, row)
+        if row is None:
             continue
         row.body = f"{body}\n\n[spares swap {swap.id} · note {row.id}]"
         outbox.enqueue(session, POST, {"note_id": row.id}, lane=f"ticket:{system.name}:{ticket}"[:80])

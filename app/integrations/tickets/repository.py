@@ -1,9 +1,9 @@
 """The SQL of ticket notes."""
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db import insert_new
 from app.models import TicketNote
 
 
@@ -20,15 +20,8 @@ def note_for_update(session: Session, note_id: int) -> TicketNote | None:
     return session.scalars(select(TicketNote).where(TicketNote.id == note_id).with_for_update()).first()
 
 
-def add(session: Session, row: TicketNote) -> int | None:
-    """Inserts the note; None when one with its dedupe key exists already (queued by another process
-    at the same moment included)."""
-    if session.scalar(select(TicketNote.id).where(TicketNote.dedupe_key == row.dedupe_key)) is not None:
-        return None
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row.id
+def add(session: Session, row: TicketNote) -> TicketNote | None:
+    """Inserts the note (not yet in the session): the note as written, or None when one with its dedupe
+    key exists already (queued by another process at the same moment included: the unique key says so
+    in the same statement)."""
+    return insert_new(session, row, key=("dedupe_key",))
