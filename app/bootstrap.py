@@ -9,7 +9,7 @@ from functools import partial
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import clock
+from app import clock, writes
 from app.care import followup
 from app.db import make_engine, make_session_factory
 from app.dispatch import Dispatcher
@@ -95,6 +95,7 @@ def bootstrap(settings: Settings, *, carrier: Carrier | None = None, engine: Eng
     reference = ReferenceCache(settings.reference_cache_seconds)
     factory = make_session_factory(engine, info={DISPATCHER: build_dispatcher(settings, tickets), REFERENCE: reference},
                                    **session_options)
+    writes.install(factory)  # rows nothing reads back at once are written together
     watch_reference(factory, reference)
     keyring = Keyring(settings.secret_key, factory)
     return Service(

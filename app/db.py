@@ -120,6 +120,11 @@ def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returnin
     return stmt.returning(table.c.id) if returning else stmt
 
 
+def pg_insert_ignoring(table: Table, keys: tuple[str, ...]):
+    """PostgreSQL's `INSERT INTO table … ON CONFLICT (keys) DO NOTHING`, with a cache key (values to add)."""
+    return _insert_ignoring("postgresql", table, keys, False)
+
+
 def insert_ignoring(session: Session, table: Table, values: dict, *, key: str | tuple[str, ...] = "dedupe_key",
                     returning: bool = False):
     """Insert one row of `values` unless a row with the same `key` (a column, or several) exists; with

@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from app import clock
-from app.db import insert_ignoring, is_postgres
+from app import clock, writes
+from app.db import is_postgres
 from app.models import JobStatus, OutboxJob
 
-_PLAIN_INSERT = insert(OutboxJob.__table__)
+_JOBS = OutboxJob.__table__
 
 DEFAULT_LEASE = timedelta(seconds=30)
 KEEP_DONE_FOR = timedelta(days=7)
@@ -62,10 +62,9 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, due: da
     now = clock.now()
     values = {"kind": kind, "payload": payload or {}, "dedupe_key": dedupe_key, "status": JobStatus.PENDING, "attempts": 0,
               "next_attempt_at": due or now, "lane": lane, "created_at": now, "updated_at": now}
-    if dedupe_key is None:
-        session.execute(_PLAIN_INSERT, values)
-        return
-    insert_ignoring(session, OutboxJob.__table__, values)
+    # One form for every job (a NULL key repeats nothing), so a transaction's jobs are written together
+    # and their ids keep the order they were queued in (a lane runs in that order).
+    writes.add(session, _JOBS, values, ignore_conflicts_on=("dedupe_key",))
 
 
 def claim_one(session: Session, *, lease: timedelta, kinds: Collection[str]) -> OutboxJob | None:

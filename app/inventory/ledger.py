@@ -2,8 +2,10 @@
 
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, writes
 from app.models import CustodyEntry, SpareUnit
+
+_LEDGER = CustodyEntry.__table__
 
 
 def record(
@@ -15,17 +17,7 @@ def record(
     actor: str,
     reason: str,
     reference: str | None = None,
-) -> CustodyEntry:
-    entry = CustodyEntry(
-        unit_id=unit.id,
-        from_state=from_state,
-        to_state=unit.state,
-        from_depot_id=from_depot_id,
-        depot_id=unit.depot_id,
-        actor=actor,
-        reason=reason,
-        reference=reference,
-        at=clock.now(),
-    )
-    session.add(entry)
-    return entry
+) -> None:
+    writes.add(session, _LEDGER, {"unit_id": unit.id, "from_state": from_state, "to_state": unit.state,
+                                  "from_depot_id": from_depot_id, "depot_id": unit.depot_id, "actor": actor,
+                                  "reason": reason, "reference": reference, "at": clock.now()})

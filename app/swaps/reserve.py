@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app import clock, events
+from app import clock, events, writes
 from app.db import per_transaction
 from app.events import UnitReady
 from app.inventory import repository as inventory
@@ -185,7 +185,8 @@ def reserve(session: Session, swap: SwapRequest, choice: Choice, *, actor: str,
     unit = choice.unit
     transition_unit(session, unit, UnitState.RESERVED, actor=actor, reason=f"reserved for swap {swap.id}",
                     reference=f"swap:{swap.id}")
-    session.add(Reservation(unit_id=unit.id, swap_id=swap.id, active=True, created_at=clock.now()))
+    writes.add(session, Reservation.__table__, {"unit_id": unit.id, "swap_id": swap.id, "active": True,
+                                                "created_at": clock.now(), "released_at": None, "release_reason": None})
     if moved_from is None:
         promise(swap, choice)
     notes = []

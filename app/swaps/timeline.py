@@ -4,29 +4,33 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import clock, events
+from app import clock, events, writes
 from app.models import SwapEvent, SwapRequest
 from app.swaps.states import SwapStatus, check_swap_transition
 
 _WRITTEN = "timeline_written"
+_EVENTS = SwapEvent.__table__
 
 
 def written(session: Session, swap_id: int) -> list[SwapEvent]:
-    """The swap's timeline as this session wrote it (flushed): all there is of a swap taken in by this
+    """The swap's timeline as this session wrote it: all there is of a swap taken in by this
     transaction, so it need not be read back."""
-    session.flush()
     return [e for e in session.info.get(_WRITTEN, []) if e.swap_id == swap_id]
 
 
 def add_event(session: Session, swap: SwapRequest, kind: str, message: str, **data: Any) -> SwapEvent:
     """A touchpoint on the timeline. One marked `escalated` is also an alert for support."""
     event = SwapEvent(swap_id=swap.id, kind=kind, message=message, data=data, at=clock.now())
-    session.add(event)
-    session.info.setdefault(_WRITTEN, []).append(event)  # held here: the session's identity map holds it weakly
-    if data.get("escalated"):
+    session.info.setdefault(_WRITTEN, []).append(event)  # what this transaction wrote, as written
+    if data.get("escalated"):  # its id goes in the alert: written now, after the ones before it
+        writes.flush(session)
+        session.add(event)
         session.flush()
         events.record(session, events.SupportAlert(swap_id=swap.id, kind=kind, message=message,
                                                    swap_event_id=event.id))
+    else:
+        writes.add(session, _EVENTS, {"swap_id": swap.id, "kind": kind, "message": message, "data": data,
+                                      "at": event.at})
     return event
 
 

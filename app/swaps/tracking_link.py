@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, writes
 from app.models import SwapRequest, TrackingLink
 from app.swaps.states import SwapStatus
 
@@ -31,7 +31,8 @@ def issue(session: Session, swap: SwapRequest, *, purpose: str = API, first: boo
         session.execute(update(TrackingLink).where(TrackingLink.swap_id == swap.id, TrackingLink.purpose == API,
                                                    TrackingLink.revoked_at.is_(None)).values(revoked_at=now))
     token = secrets.token_urlsafe(24)
-    session.add(TrackingLink(swap_id=swap.id, token_hash=_hash(token), purpose=purpose, created_at=now))
+    writes.add(session, TrackingLink.__table__, {"swap_id": swap.id, "token_hash": _hash(token), "purpose": purpose,
+                                                 "created_at": now, "revoked_at": None})
     return token
 
 

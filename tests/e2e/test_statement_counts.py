@@ -39,7 +39,8 @@ class Counter:
     def _seen(self, conn, cursor, statement, parameters, context, executemany):
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
             self.statements.append(statement)
-            if context.cache_hit is not CacheStats.CACHE_HIT:  # compiled for this execution
+            # compiled for this execution (SQL sent as text, as `app.writes` sends what it compiled once, is not)
+            if context.compiled is not None and context.cache_hit is not CacheStats.CACHE_HIT:
                 self.compiled.append(f"{context.cache_hit.name}: {statement}")
 
     def __exit__(self, *exc):

@@ -1,0 +1,77 @@
+"""Rows kept aside and written together (`app.writes`): a transaction reads them back as if each had
+been written when added, a rolled-back savepoint drops its own, ids keep the order rows were added
+in, and a session the service did not make writes each at once. On SQLite and PostgreSQL."""
+
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import sessionmaker
+
+from app import outbox, writes
+from app.models import OutboxJob
+
+
+def _kinds(session, prefix: str) -> list[str]:
+    return list(session.scalars(select(OutboxJob.kind).where(OutboxJob.kind.like(f"{prefix}%"))
+                                .order_by(OutboxJob.id)))
+
+
+def test_a_row_added_is_read_back_by_the_next_statement_of_its_transaction(session_factory):
+    with session_factory() as session:
+        outbox.enqueue(session, "rw-read")
+        assert session.info.get(writes.QUEUED), "kept aside, not written at once"
+        assert _kinds(session, "rw-read") == ["rw-read"]  # an ORM select
+        assert session.scalar(text("SELECT count(*) FROM outbox_jobs WHERE kind = 'rw-read'")) == 1  # text
+        outbox.enqueue(session, "rw-read-2")
+        session.execute(update(OutboxJob).where(OutboxJob.kind == "rw-read-2").values(attempts=7))  # an UPDATE
+        assert session.scalar(select(OutboxJob.attempts).where(OutboxJob.kind == "rw-read-2")) == 7
+        session.commit()
+
+
+def test_rows_are_written_at_commit_and_keep_the_order_they_were_added_in(session_factory):
+    with session_factory() as session:
+        for n in range(5):
+            outbox.enqueue(session, f"rw-order-{n}", dedupe_key=f"rw-order-{n}" if n % 2 else None)
+        session.commit()
+    with session_factory() as session:
+        assert _kinds(session, "rw-order-") == [f"rw-order-{n}" for n in range(5)]
+
+
+def test_a_savepoint_rolled_back_drops_the_rows_added_inside_it_only(session_factory):
+    with session_factory() as session:
+        outbox.enqueue(session, "rw-save-before")
+        with pytest.raises(RuntimeError):
+            with session.begin_nested():
+                outbox.enqueue(session, "rw-save-inside")
+                raise RuntimeError("undo")
+        outbox.enqueue(session, "rw-save-after")
+        session.commit()
+    with session_factory() as session:
+        assert _kinds(session, "rw-save-") == ["rw-save-before", "rw-save-after"]
+
+
+def test_a_rollback_drops_every_row_kept_aside(session_factory):
+    with session_factory() as session:
+        outbox.enqueue(session, "rw-rolled-back")
+        session.rollback()
+        assert not session.info.get(writes.QUEUED)
+        session.commit()
+        assert _kinds(session, "rw-rolled-back") == []
+
+
+def test_the_same_dedupe_key_twice_in_one_transaction_queues_one_job(session_factory):
+    with session_factory() as session:
+        outbox.enqueue(session, "rw-dedupe", {"n": 1}, dedupe_key="rw-dedupe-key")
+        outbox.enqueue(session, "rw-dedupe", {"n": 2}, dedupe_key="rw-dedupe-key")
+        session.commit()
+    with session_factory() as session:
+        payloads = list(session.scalars(select(OutboxJob.payload).where(OutboxJob.kind == "rw-dedupe")))
+        assert payloads == [{"n": 1}]
+
+
+def test_a_session_the_service_did_not_make_writes_each_row_at_once(session_factory):
+    plain = sessionmaker(bind=session_factory.kw["bind"], join_transaction_mode="create_savepoint")
+    with plain() as session:
+        outbox.enqueue(session, "rw-plain")
+        assert not session.info.get(writes.QUEUED)
+        assert session.scalar(select(func.count()).where(OutboxJob.kind == "rw-plain")) == 1
+        session.rollback()
