@@ -120,6 +120,11 @@ def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returnin
     return stmt.returning(table.c.id) if returning else stmt
 
 
+def insert_ignoring_statement(dialect: str, table: Table, keys: tuple[str, ...]):
+    """`INSERT INTO table … ON CONFLICT (keys) DO NOTHING` for `dialect`, with a cache key (values to add)."""
+    return _insert_ignoring(dialect, table, keys, False)
+
+
 def pg_insert_ignoring(table: Table, keys: tuple[str, ...]):
     """PostgreSQL's `INSERT INTO table … ON CONFLICT (keys) DO NOTHING`, with a cache key (values to add)."""
     return _insert_ignoring("postgresql", table, keys, False)

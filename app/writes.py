@@ -5,24 +5,44 @@ links, reservations, outbox jobs — kept aside and written together: on Postgre
 They are written before the session next runs a statement that reads one of their tables (or any
 statement whose tables cannot be told, such as text), and at commit; so the transaction reads its own
 rows as if each had been written when added. Rows added inside a savepoint that is rolled back are
-dropped with it. Rows of one table keep the order they were added in (their ids rise in that order).
-A row's columns are given in full (no column default is applied), and it may not be referred to by a
-row written otherwise: nothing has its id until it is written.
+dropped with it, and rows added before a savepoint are written before it begins. Rows of one table
+keep the order they were added in (their ids rise in that order). A row's columns are given in full
+(no column default is applied), and it may not be referred to by a row written otherwise: nothing
+has its id until it is written.
+
+An object's new column values (`update`) go the same way: the object holds them as if loaded so, and
+one UPDATE by its primary key writes them with the rows (PostgreSQL: in the same statement).
 
 A session whose factory was not made by `db.make_session_factory` writes each row at once."""
 
+import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, bindparam, event, insert, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    TextClause,
+    bindparam,
+    event,
+    insert,
+    inspect,
+    literal_column,
+    select,
+)
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.util import find_tables
 
-from app.db import insert_ignoring, pg_insert_ignoring
+from app.db import insert_ignoring_statement, pg_insert_ignoring
 
 QUEUED = "queued_rows"  # the session's info key: the rows not written yet
+_UPDATED = "objects_updated"  # the session's info key: (savepoint, object) for each update in a savepoint
+_OWNER = "rows_kept_by"  # the connection's info key: the session whose rows it writes
 BUFFERED = "rows_buffered"  # the factory's info key: its sessions keep rows aside (see `install`)
 
 
@@ -32,6 +52,7 @@ class _Row:
     values: dict[str, Any]
     ignore_conflicts_on: tuple[str, ...] | None  # ON CONFLICT (these) DO NOTHING
     transaction: SessionTransaction | None  # the innermost savepoint it was added in (None: the transaction)
+    where: tuple[tuple[str, Any], ...] | None = None  # an UPDATE of the row with this primary key
 
 
 def add(session: Session, table: Table, values: dict[str, Any], *,
@@ -39,19 +60,65 @@ def add(session: Session, table: Table, values: dict[str, Any], *,
     """Write `values` into `table` with the next statement that reads it, or at commit. With
     `ignore_conflicts_on`, a row that would repeat those columns' values is not written."""
     if not session.info.get(BUFFERED):
-        _write(session, [_Row(table, values, ignore_conflicts_on, None)])
+        _write(session.connection(), [_Row(table, values, ignore_conflicts_on, None)])
         return
-    if session.get_transaction() is None:
-        session.connection()  # begun now, as a statement would begin it: its rollback drops the row
+    _own(session)
     session.info.setdefault(QUEUED, []).append(
         _Row(table, values, ignore_conflicts_on, session.get_nested_transaction()))
 
 
+def update(session: Session, obj: Any, **values: Any) -> None:
+    """Give the persistent ORM object `obj` these column values: it holds them as written, and they are
+    written with the rows kept aside (one UPDATE by its primary key, the values of several calls for
+    the same row merged)."""
+    state = inspect(obj)
+    if not session.info.get(BUFFERED) or state.key is None or state.session is not session:
+        for name, value in values.items():
+            setattr(obj, name, value)
+        return
+    _own(session)
+    table, transaction = state.mapper.local_table, session.get_nested_transaction()
+    where = tuple((column.key, value) for column, value in zip(state.mapper.primary_key, state.identity, strict=True))
+    queued = session.info.setdefault(QUEUED, [])
+    for i, row in enumerate(queued):
+        if row.where == where and row.table is table:
+            if row.transaction is transaction:
+                queued[i] = replace(row, values={**row.values, **values})
+                break
+            flush(session)  # set in a savepoint another than this one's: two UPDATEs of one row, in turn
+            session.info[QUEUED] = [_Row(table, values, None, transaction, where)]
+            break
+    else:
+        queued.append(_Row(table, values, None, transaction, where))
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+    if transaction is not None:
+        session.info.setdefault(_UPDATED, []).append((transaction, obj))
+
+
 def flush(session: Session) -> None:
     """Write the rows kept aside now."""
-    rows = session.info.pop(QUEUED, None)
-    if rows:
-        _write(session, rows)
+    if not session.info.get(QUEUED):
+        return
+    connection = session.connection()  # first: a savepoint begun by it writes the rows added before it
+    if rows := session.info.pop(QUEUED, None):
+        _write(connection, rows)
+
+
+def _own(session: Session) -> None:
+    """Begin the session's transaction if it has none (as a statement would: its rollback drops the rows),
+    and let its connection know whose rows to write before a savepoint begins."""
+    session.connection().info[_OWNER] = weakref.ref(session)
+
+
+@event.listens_for(Engine, "savepoint")
+def _before_savepoint(connection: Connection, _name) -> None:
+    """Rows kept aside before a savepoint are written before it: undoing the savepoint must not undo them
+    (a savepoint's begin runs no statement of the session's that would write them)."""
+    owner = connection.info.get(_OWNER)
+    session = owner() if owner is not None else None
+    if session is not None and (rows := session.info.pop(QUEUED, None)):
+        _write(connection, rows)
 
 
 def install(factory: sessionmaker) -> None:
@@ -72,9 +139,16 @@ def install(factory: sessionmaker) -> None:
     def _after_end(session: Session, transaction: SessionTransaction) -> None:
         if transaction.parent is None:  # written at commit; dropped by a rollback
             session.info.pop(QUEUED, None)
+            session.info.pop(_UPDATED, None)
 
     @event.listens_for(factory, "after_soft_rollback")
     def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+        if previous.nested:  # objects given values in the savepoint (written or not) read the row again
+            updated = session.info.get(_UPDATED, [])
+            for transaction, obj in updated:
+                if _inside(transaction, previous):
+                    session.expire(obj)
+            session.info[_UPDATED] = [(t, o) for t, o in updated if not _inside(t, previous)]
         rows = session.info.get(QUEUED)
         if not rows:
             return
@@ -117,28 +191,40 @@ def _groups(rows: Iterable[_Row]) -> list[tuple[Table, tuple[str, ...] | None, t
             for table, conflict, columns, values in groups.values()]
 
 
-def _write(session: Session, rows: list[_Row]) -> None:
-    groups = _groups(rows)
-    if session.get_bind().dialect.name == "postgresql":
-        shape = tuple((table, conflict, columns, len(values)) for table, conflict, columns, values in groups)
+def _write(connection: Connection, rows: list[_Row]) -> None:
+    groups = _groups(r for r in rows if r.where is None)
+    updates = [r for r in rows if r.where is not None]
+    if connection.dialect.name == "postgresql":
+        shape = (tuple((table, conflict, columns, len(values)) for table, conflict, columns, values in groups)
+                 + tuple((r.table, None, (tuple(r.values), tuple(k for k, _ in r.where)), None) for r in updates))
         params = {f"w{i}_{n}_{column}": value for i, (_, _, _, values) in enumerate(groups)
                   for n, row in enumerate(values) for column, value in row.items()}
-        connection = session.connection()
+        for i, r in enumerate(updates, start=len(groups)):
+            params.update({f"w{i}_{column}": value for column, value in (*r.values.items(), *r.where)})
         sql, processors = _one_statement(shape, connection.dialect)
         connection.exec_driver_sql(sql, {name: processors[name](value) if name in processors else value
                                          for name, value in params.items()})
         return
+    for r in updates:
+        connection.execute(_update(r.table, tuple(r.values), tuple(k for k, _ in r.where)),
+                                     {**r.values, **{f"key_{k}": v for k, v in r.where}})
     for table, conflict, _, values in groups:
         if conflict:
             for row in values:  # SQLite: one statement a row, for its ON CONFLICT
-                insert_ignoring(session, table, row, key=conflict)
+                connection.execute(insert_ignoring_statement(connection.dialect.name, table, conflict), row)
         else:
-            session.connection().execute(_plain_insert(table), values)
+            connection.execute(_plain_insert(table), values)
 
 
 @lru_cache(maxsize=256)
 def _plain_insert(table: Table):
     return insert(table)
+
+
+@lru_cache(maxsize=256)
+def _update(table: Table, columns: tuple[str, ...], keys: tuple[str, ...]):
+    return (sql_update(table).where(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
+            .values({c: bindparam(c) for c in columns}))
 
 
 @lru_cache(maxsize=256)
@@ -149,6 +235,15 @@ def _one_statement(shape: tuple, dialect) -> tuple[str, dict[str, Callable[[Any]
     parameter's conversion to what the driver takes (JSON to text, times to UTC)."""
     ctes, processors = [], {}
     for i, (table, conflict, columns, count) in enumerate(shape):
+        if count is None:  # an UPDATE of one row: (columns set, key columns)
+            columns, keys = columns
+            stmt = (sql_update(table).where(*(table.c[k] == bindparam(f"w{i}_{k}", type_=table.c[k].type) for k in keys))
+                    .values({c: bindparam(f"w{i}_{c}", type_=table.c[c].type) for c in columns}))
+            ctes.append(stmt.cte(f"w{i}"))
+            for c in (*columns, *keys):
+                if (process := table.c[c].type.bind_processor(dialect)) is not None:
+                    processors[f"w{i}_{c}"] = process
+            continue
         rows = [{c: bindparam(f"w{i}_{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)]
         stmt = pg_insert_ignoring(table, conflict) if conflict else insert(table)
         ctes.append(stmt.values(rows).cte(f"w{i}"))

@@ -4,7 +4,7 @@ the custody ledger in the same transaction."""
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock, events
+from app import clock, events, writes
 from app.errors import Conflict, Unprocessable
 from app.inventory import grading, holds, ledger, repository, wipes
 from app.inventory.schemas import UnitCreate, UnitMove, UnitRead, UnitUpdate
@@ -151,8 +151,7 @@ def transition_unit(
     if current == UnitState.REFURBISHING and target == UnitState.READY:
         wipes.check_wiped(session, unit)
         grading.check_fit_for_workers(unit)
-    unit.state = target.value
-    unit.updated_at = clock.now()
+    writes.update(session, unit, state=target.value, updated_at=clock.now())  # written with the ledger row
     if unit.id is None:  # a unit new in this transaction: its ledger row needs its id
         session.flush()
     ledger.record(

@@ -1,13 +1,15 @@
 """Rows kept aside and written together (`app.writes`): a transaction reads them back as if each had
 been written when added, a rolled-back savepoint drops its own, ids keep the order rows were added
-in, and a session the service did not make writes each at once. On SQLite and PostgreSQL."""
+in, and a session the service did not make writes each at once; an object's update is held by the
+object and written once. On SQLite and PostgreSQL."""
 
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 from app import outbox, writes
-from app.models import OutboxJob
+from app.models import OutboxJob, SpareUnit
+from tests.support import factories as f
 
 
 def _kinds(session, prefix: str) -> list[str]:
@@ -39,14 +41,24 @@ def test_rows_are_written_at_commit_and_keep_the_order_they_were_added_in(sessio
 def test_a_savepoint_rolled_back_drops_the_rows_added_inside_it_only(session_factory):
     with session_factory() as session:
         outbox.enqueue(session, "rw-save-before")
-        with pytest.raises(RuntimeError):
-            with session.begin_nested():
-                outbox.enqueue(session, "rw-save-inside")
-                raise RuntimeError("undo")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            outbox.enqueue(session, "rw-save-inside")
+            raise RuntimeError("undo")
         outbox.enqueue(session, "rw-save-after")
         session.commit()
     with session_factory() as session:
         assert _kinds(session, "rw-save-") == ["rw-save-before", "rw-save-after"]
+
+
+def test_rows_added_before_a_savepoint_outlive_its_rollback(session_factory):
+    with session_factory() as session:
+        outbox.enqueue(session, "rw-outer")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            assert _kinds(session, "rw-outer") == ["rw-outer"]  # a read inside the savepoint
+            raise RuntimeError("undo")
+        session.commit()
+    with session_factory() as session:
+        assert _kinds(session, "rw-outer") == ["rw-outer"]
 
 
 def test_a_rollback_drops_every_row_kept_aside(session_factory):
@@ -75,3 +87,47 @@ def test_a_session_the_service_did_not_make_writes_each_row_at_once(session_fact
         assert not session.info.get(writes.QUEUED)
         assert session.scalar(select(func.count()).where(OutboxJob.kind == "rw-plain")) == 1
         session.rollback()
+
+
+@pytest.fixture
+def unit_id(client, keys):
+    depot = f.depot(client, keys["admin"], "LON")
+    model = f.model(client, keys["admin"])
+    return f.unit(client, keys["warehouse"], model["id"], depot["id"])["id"]
+
+
+def _state_in_database(session, unit_id: int) -> str:
+    return session.scalar(text("SELECT state FROM spare_units WHERE id = :id"), {"id": unit_id})
+
+
+def test_an_update_is_held_by_the_object_and_read_back_by_the_next_statement(session_factory, unit_id):
+    with session_factory() as session:
+        unit = session.get(SpareUnit, unit_id)
+        writes.update(session, unit, state="quarantined")
+        assert unit.state == "quarantined" and unit not in session.dirty  # held as written: no ORM UPDATE
+        assert _state_in_database(session, unit_id) == "quarantined"
+        session.commit()
+
+
+def test_two_updates_of_one_row_in_one_transaction_write_the_last_values(session_factory, unit_id):
+    with session_factory() as session:
+        unit = session.get(SpareUnit, unit_id)
+        writes.update(session, unit, state="reserved")
+        writes.update(session, unit, state="packed")
+        session.commit()
+    with session_factory() as session:
+        assert _state_in_database(session, unit_id) == "packed"
+
+
+def test_an_update_in_a_savepoint_rolled_back_is_dropped_and_the_object_reads_the_row_again(session_factory,
+                                                                                           unit_id):
+    with session_factory() as session:
+        unit = session.get(SpareUnit, unit_id)
+        writes.update(session, unit, state="reserved")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            writes.update(session, unit, state="packed")
+            raise RuntimeError("undo")
+        assert unit.state == "reserved"  # the savepoint's value is gone from the object too
+        session.commit()
+    with session_factory() as session:
+        assert _state_in_database(session, unit_id) == "reserved"
