@@ -114,6 +114,8 @@ def test_two_updates_of_one_row_in_one_transaction_write_the_last_values(session
         unit = session.get(SpareUnit, unit_id)
         writes.update(session, unit, state="reserved")
         writes.update(session, unit, state="packed")
+        # one UPDATE with both calls' values (two in one PostgreSQL statement would leave either)
+        assert len(session.info[writes.QUEUED]) == 1
         session.commit()
     with session_factory() as session:
         assert _state_in_database(session, unit_id) == "packed"
