@@ -125,11 +125,6 @@ def insert_ignoring_statement(dialect: str, table: Table, keys: tuple[str, ...])
     return _insert_ignoring(dialect, table, keys, False)
 
 
-def pg_insert_ignoring(table: Table, keys: tuple[str, ...]):
-    """PostgreSQL's `INSERT INTO table … ON CONFLICT (keys) DO NOTHING`, with a cache key (values to add)."""
-    return _insert_ignoring("postgresql", table, keys, False)
-
-
 def insert_ignoring(session: Session, table: Table, values: dict, *, key: str | tuple[str, ...] = "dedupe_key",
                     returning: bool = False):
     """Insert one row of `values` unless a row with the same `key` (a column, or several) exists; with

@@ -1,6 +1,6 @@
 """Rows a transaction adds and does not read back at once — timeline entries, ledger rows, tracking
 links, reservations, outbox jobs — kept aside and written together: on PostgreSQL in one statement
-(an INSERT per table, each in a WITH of one SELECT), elsewhere one multi-row INSERT per table.
+(an INSERT per table in one WITH, each table's rows one JSON parameter), elsewhere one INSERT per table.
 
 They are written before the session next runs a statement that reads one of their tables (or any
 statement whose tables cannot be told, such as text), and at commit; so the transaction reads its own
@@ -13,11 +13,13 @@ has its id until it is written.
 An object's new column values (`update`) go the same way: the object holds them as if loaded so, and
 one UPDATE by its primary key writes them with the rows (PostgreSQL: in the same statement).
 
-A session whose factory was not made by `db.make_session_factory` writes each row at once."""
+A session whose factory `install` was not given (bootstrap gives it the service's) writes each row at once."""
 
+import json
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -30,15 +32,13 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
-    literal_column,
-    select,
 )
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.util import find_tables
 
-from app.db import insert_ignoring_statement, pg_insert_ignoring
+from app.db import insert_ignoring_statement
 
 QUEUED = "queued_rows"  # the session's info key: the rows not written yet
 _UPDATED = "objects_updated"  # the session's info key: (savepoint, object) for each update in a savepoint
@@ -195,25 +195,35 @@ def _write(connection: Connection, rows: list[_Row]) -> None:
     groups = _groups(r for r in rows if r.where is None)
     updates = [r for r in rows if r.where is not None]
     if connection.dialect.name == "postgresql":
-        shape = (tuple((table, conflict, columns, len(values)) for table, conflict, columns, values in groups)
-                 + tuple((r.table, None, (tuple(r.values), tuple(k for k, _ in r.where)), None) for r in updates))
-        params = {f"w{i}_{n}_{column}": value for i, (_, _, _, values) in enumerate(groups)
-                  for n, row in enumerate(values) for column, value in row.items()}
-        for i, r in enumerate(updates, start=len(groups)):
-            params.update({f"w{i}_{column}": value for column, value in (*r.values.items(), *r.where)})
-        sql, processors = _one_statement(shape, connection.dialect)
-        connection.exec_driver_sql(sql, {name: processors[name](value) if name in processors else value
-                                         for name, value in params.items()})
+        shape = (tuple((table, conflict, columns) for table, conflict, columns, _ in groups)
+                 + tuple((r.table, None, (tuple(r.values), tuple(k for k, _ in r.where))) for r in updates))
+        params = {f"w{i}": _json(values) for i, (_, _, _, values) in enumerate(groups)}
+        params.update({f"w{i}": _json({**r.values, **dict(r.where)}) for i, r in enumerate(updates, start=len(groups))})
+        connection.exec_driver_sql(_one_statement(shape, connection.dialect), params)
         return
     for r in updates:
         connection.execute(_update(r.table, tuple(r.values), tuple(k for k, _ in r.where)),
-                                     {**r.values, **{f"key_{k}": v for k, v in r.where}})
+                           {**r.values, **{f"key_{k}": v for k, v in r.where}})
     for table, conflict, _, values in groups:
         if conflict:
             for row in values:  # SQLite: one statement a row, for its ON CONFLICT
                 connection.execute(insert_ignoring_statement(connection.dialect.name, table, conflict), row)
         else:
             connection.execute(_plain_insert(table), values)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not written as JSON")
 
 
 @lru_cache(maxsize=256)
@@ -228,26 +238,29 @@ def _update(table: Table, columns: tuple[str, ...], keys: tuple[str, ...]):
 
 
 @lru_cache(maxsize=256)
-def _one_statement(shape: tuple, dialect) -> tuple[str, dict[str, Callable[[Any], Any]]]:
-    """`WITH w0 AS (INSERT …), w1 AS (INSERT …) SELECT 1` for one shape (tables, conflict targets,
-    columns, row counts), its parameters named w<group>_<row>_<column>: the SQL, compiled once (a
-    multi-row INSERT has no cache key, so SQLAlchemy would compile it at every execution), and each
-    parameter's conversion to what the driver takes (JSON to text, times to UTC)."""
-    ctes, processors = [], {}
-    for i, (table, conflict, columns, count) in enumerate(shape):
-        if count is None:  # an UPDATE of one row: (columns set, key columns)
+def _one_statement(shape: tuple, dialect) -> str:
+    """One statement for a shape (tables, conflict targets, columns), built once: each table's rows come
+    as one JSON parameter (w<i>), read by `json_populate_recordset` in the order given, so the statement's
+    text does not change with the number of rows (the driver and PostgreSQL keep it prepared):
+
+        WITH w0 AS (INSERT INTO t (a, b) SELECT r.a, r.b FROM json_populate_recordset(NULL::t, %(w0)s)
+                    WITH ORDINALITY AS r ORDER BY r.ordinality [ON CONFLICT (k) DO NOTHING]),
+             w1 AS (UPDATE u SET c = r.c FROM json_populate_record(NULL::u, %(w1)s) AS r WHERE u.id = r.id)
+        SELECT 1"""
+    q = dialect.identifier_preparer.quote
+    parts = []
+    for i, (table, conflict, columns) in enumerate(shape):
+        name = q(table.name)
+        if conflict is None and isinstance(columns[0], tuple):  # an UPDATE of one row: (columns set, key)
             columns, keys = columns
-            stmt = (sql_update(table).where(*(table.c[k] == bindparam(f"w{i}_{k}", type_=table.c[k].type) for k in keys))
-                    .values({c: bindparam(f"w{i}_{c}", type_=table.c[c].type) for c in columns}))
-            ctes.append(stmt.cte(f"w{i}"))
-            for c in (*columns, *keys):
-                if (process := table.c[c].type.bind_processor(dialect)) is not None:
-                    processors[f"w{i}_{c}"] = process
+            sets = ", ".join(f"{q(c)} = r.{q(c)}" for c in columns)
+            match = " AND ".join(f"{name}.{q(k)} = r.{q(k)}" for k in keys)
+            parts.append(f"w{i} AS (UPDATE {name} SET {sets} FROM json_populate_record(NULL::{name}, "
+                         f"%(w{i})s) AS r WHERE {match})")
             continue
-        rows = [{c: bindparam(f"w{i}_{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)]
-        stmt = pg_insert_ignoring(table, conflict) if conflict else insert(table)
-        ctes.append(stmt.values(rows).cte(f"w{i}"))
-        for c in columns:
-            if (process := table.c[c].type.bind_processor(dialect)) is not None:
-                processors.update({f"w{i}_{n}_{c}": process for n in range(count)})
-    return str(select(literal_column("1")).add_cte(*ctes).compile(dialect=dialect)), processors
+        listed = ", ".join(q(c) for c in columns)
+        picked = ", ".join(f"r.{q(c)}" for c in columns)
+        on_conflict = f" ON CONFLICT ({', '.join(q(k) for k in conflict)}) DO NOTHING" if conflict else ""
+        parts.append(f"w{i} AS (INSERT INTO {name} ({listed}) SELECT {picked} FROM json_populate_recordset("
+                     f"NULL::{name}, %(w{i})s) WITH ORDINALITY AS r ORDER BY r.ordinality{on_conflict})")
+    return "WITH " + ", ".join(parts) + " SELECT 1"
