@@ -167,7 +167,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--ready-units", type=int, default=30_000)
-    parser.add_argument("--booked", type=int, default=2_000, help="swaps booked beforehand, to scan and track")
+    parser.add_argument("--booked", type=int, default=6_000,
+                        help="swaps booked beforehand, to scan and track (each once: more than a run sends)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -240,6 +241,9 @@ def main() -> None:
                     cpu = _cpu_seconds(api.pid) - cpu0
                     if "webhook" in label:
                         applied += r["requests"] - r["non2xx"]
+                    if r["requests"] > args.booked:
+                        print(f"note: {label} sent {r['requests']} requests for {args.booked} bodies (some twice): "
+                              "raise --booked")
                     rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
         print(f"PostgreSQL, serve --workers 2 (service and baseline alike), {args.seconds:g} s per run, "
               f"load average {os.getloadavg()[0]:.2f} at the end")
