@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from app import clock, events
+from app import clock, events, writes
 from app.inventory import repository as inventory
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
@@ -145,10 +145,9 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
         return "duplicate"
     if is_test:
         return "test_event"
-    shipment.last_event_at = now
-    if moved:
-        shipment.tracking_status, shipment.tracking_status_at = event.status, when
-        shipment.updated_at = now
+    if moved:  # the shipment's news, written with the rows that follow from it
+        writes.update(session, shipment, last_event_at=now, tracking_status=event.status, tracking_status_at=when,
+                      updated_at=now)
         if shipment.direction == Direction.OUTBOUND:
             _outbound(session, swap, event)
         else:
@@ -156,7 +155,10 @@ def apply_event(session: Session, event: Event, *, source: str, keep_test_events
         events.record(session, events.ShipmentStatusChanged(shipment_id=shipment.id, swap_id=swap.id,
                                                             direction=shipment.direction, status=event.status))
     elif fresh and event.status == shipment.tracking_status:
-        shipment.tracking_status_at = when  # the latest word on the current status: older news is stale
+        # the latest word on the current status: older news is stale
+        writes.update(session, shipment, last_event_at=now, tracking_status_at=when)
+    else:
+        writes.update(session, shipment, last_event_at=now)
     if news is not None:
         _tell(session, swap, shipment, event, *news)
     return "applied" if record.applied else "recorded"

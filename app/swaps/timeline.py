@@ -38,8 +38,7 @@ def move(session: Session, swap: SwapRequest, target: SwapStatus, message: str, 
     """Change the swap's status (if the table allows) and record it on the timeline."""
     old = SwapStatus(swap.status)
     check_swap_transition(old, target)
-    swap.status = target.value
-    swap.updated_at = clock.now()
+    writes.update(session, swap, status=target.value, updated_at=clock.now())  # written with the timeline row
     moved(session, swap, old, message, **data)
 
 

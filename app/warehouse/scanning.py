@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, writes
 from app.inventory import repository as inventory
 from app.inventory.states import UnitState
 from app.inventory.units import transition_unit
@@ -40,10 +40,10 @@ def scan(session: Session, *, code: str, depot_id: int, actor: str, return_id: i
         answer = _in_box(session, code, depot_id, actor, return_id)
     else:
         answer = _answer(session, code, depot_id, depot_code, actor)
-    session.add(Scan(code=code, depot_id=depot_id, actor=actor, action=answer.action, ok=answer.ok,
-                     instruction=answer.instruction, unit_id=answer.unit_id,
-                     expected_return_id=answer.expected_return_id, at=clock.now()))
-    session.flush()
+    writes.add(session, Scan.__table__, {  # the scan log, written with what the scan changed
+        "code": code, "depot_id": depot_id, "actor": actor, "action": answer.action, "ok": answer.ok,
+        "instruction": answer.instruction, "unit_id": answer.unit_id, "expected_return_id": answer.expected_return_id,
+        "cycle_count_id": None, "at": clock.now()})
     return answer
 
 
