@@ -93,6 +93,21 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _postgres_cpu_seconds() -> float:
+    """User + system time of every PostgreSQL process on the machine, with what its ended processes
+    spent (the postmaster's waited-for children: autovacuum workers, ended connections)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if head.endswith("(postgres"):
+            fields = tail.split()
+            total += sum(int(f) for f in fields[11:15]) / tick
+    return total
+
+
 def _serve(app_path: str, port: int, env: dict) -> subprocess.Popen:
     code = ("import sys; from app.serving import serve_processes; "
             f"serve_processes('127.0.0.1', {port}, 2, 'warning', app_path={app_path!r})")
@@ -223,22 +238,26 @@ def main() -> None:
             events_before = s.scalar(text("SELECT count(*) FROM tracking_events"))
         applied = 0
         for c in clients:
+            db0 = _postgres_cpu_seconds()
             baseline = _wrk("http://127.0.0.1:8202", method="POST", path="/ping", body='{"n": 1}', auth="", idem=False,
                             clients=c, seconds=args.seconds, run="base")
+            baseline["db_ms"] = (_postgres_cpu_seconds() - db0) / max(baseline["requests"], 1) * 1000
             for label, method, path, body, who, idem in cases:
-                cpu0 = _cpu_seconds(api.pid)
+                cpu0, db0 = _cpu_seconds(api.pid), _postgres_cpu_seconds()
                 r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem, clients=c,
                          seconds=args.seconds, run=f"{label[:1]}{c}{'k' if idem else ''}{uuid.uuid4().hex[:4]}")
                 cpu = _cpu_seconds(api.pid) - cpu0
+                r["db_ms"] = (_postgres_cpu_seconds() - db0) / max(r["requests"], 1) * 1000
                 if method == "POST" and label != FLOOR:
                     created += r["requests"] - r["non2xx"]
                 rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
             if c == 8:  # each body is sent once: the scans and tracking events run at 8 clients only
                 for label, method, path, body, who, idem, lines in once:
-                    cpu0 = _cpu_seconds(api.pid)
+                    cpu0, db0 = _cpu_seconds(api.pid), _postgres_cpu_seconds()
                     r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem,
                              clients=c, seconds=args.seconds, run="once", bodies=lines)
                     cpu = _cpu_seconds(api.pid) - cpu0
+                    r["db_ms"] = (_postgres_cpu_seconds() - db0) / max(r["requests"], 1) * 1000
                     if "webhook" in label:
                         applied += r["requests"] - r["non2xx"]
                     if r["requests"] > args.booked:
@@ -248,14 +267,15 @@ def main() -> None:
         print(f"PostgreSQL, serve --workers 2 (service and baseline alike), {args.seconds:g} s per run, "
               f"load average {os.getloadavg()[0]:.2f} at the end")
         print(f"{'path':<38}{'clients':>8}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>9}{'non-2xx':>8}{'/ base':>8}"
-              f"{'CPU ms':>8}")
+              f"{'CPU ms':>8}{'DB ms':>7}")
         for label, c, r, b, cpu_ms in rows:
             print(f"{label:<38}{c:>8}{r['rps']:>8.0f}{r['p50_us'] / 1000:>8.1f}{r['p99_us'] / 1000:>9.1f}"
-                  f"{r['non2xx'] + r['socket_errors']:>8}{r['rps'] / b['rps']:>8.2f}{cpu_ms:>8.1f}")
+                  f"{r['non2xx'] + r['socket_errors']:>8}{r['rps'] / b['rps']:>8.2f}{cpu_ms:>8.1f}{r['db_ms']:>7.2f}")
         seen = {c: b for _, c, _, b, _ in rows}
         for c, b in seen.items():
             print(f"{'one-insert baseline':<38}{c:>8}{b['rps']:>8.0f}{b['p50_us'] / 1000:>8.1f}{b['p99_us'] / 1000:>9.1f}"
-                  f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}")
+                  f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}{'':>8}{b['db_ms']:>7.2f}")
+        print("CPU ms: the service's processes, per request; DB ms: PostgreSQL's processes, per request")
         with service.session_factory() as s:
             swaps = s.scalar(text(
                 "SELECT count(*) FROM swap_requests WHERE ticket_system = 'bench' AND ticket_id NOT LIKE 'booked-%'")) - 1  # warm-up
