@@ -43,6 +43,7 @@ from app.db import insert_ignoring_statement
 QUEUED = "queued_rows"  # the session's info key: the rows not written yet
 _UPDATED = "objects_updated"  # the session's info key: (savepoint, object) for each update in a savepoint
 _OWNER = "rows_kept_by"  # the connection's info key: the session whose rows it writes
+_CONNECTION = "rows_connection"  # the session's info key: the connection of its transaction
 BUFFERED = "rows_buffered"  # the factory's info key: its sessions keep rows aside (see `install`)
 
 
@@ -108,16 +109,18 @@ def flush(session: Session) -> None:
 def _own(session: Session) -> None:
     """Begin the session's transaction if it has none (as a statement would: its rollback drops the rows),
     and let its connection know whose rows to write before a savepoint begins."""
-    session.connection().info[_OWNER] = weakref.ref(session)
+    connection = session.connection()
+    connection.info[_OWNER] = weakref.ref(session)
+    session.info[_CONNECTION] = connection
 
 
 @event.listens_for(Engine, "savepoint")
 def _before_savepoint(connection: Connection, _name) -> None:
     """Rows kept aside before a savepoint are written before it: undoing the savepoint must not undo them
     (a savepoint's begin runs no statement of the session's that would write them)."""
-    owner = connection.info.get(_OWNER)
+    owner = connection.info.get(_OWNER)  # kept by the pooled connection: the session may have moved on
     session = owner() if owner is not None else None
-    if session is not None and (rows := session.info.pop(QUEUED, None)):
+    if session is not None and session.info.get(_CONNECTION) is connection and (rows := session.info.pop(QUEUED, None)):
         _write(connection, rows)
 
 
@@ -140,6 +143,7 @@ def install(factory: sessionmaker) -> None:
         if transaction.parent is None:  # written at commit; dropped by a rollback
             session.info.pop(QUEUED, None)
             session.info.pop(_UPDATED, None)
+            session.info.pop(_CONNECTION, None)
 
     @event.listens_for(factory, "after_soft_rollback")
     def _after_rollback(session: Session, previous: SessionTransaction) -> None:

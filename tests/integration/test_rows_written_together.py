@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 from app import outbox, writes
+from app.db import make_engine, make_session_factory
 from app.models import OutboxJob, SpareUnit
 from tests.support import factories as f
 
@@ -133,3 +134,28 @@ def test_an_update_in_a_savepoint_rolled_back_is_dropped_and_the_object_reads_th
         session.commit()
     with session_factory() as session:
         assert _state_in_database(session, unit_id) == "reserved"
+
+
+@pytest.mark.postgres_only  # two writers at once (SQLite takes one)
+@pytest.mark.live_db
+def test_a_savepoint_writes_only_the_rows_of_the_session_it_belongs_to(database_url):
+    """A connection remembers whose rows to write before a savepoint; once that session has moved to
+    another connection, a savepoint here (another session's) must not take its rows."""
+    engine = make_engine(database_url, pool_size=2, pool_overflow=0)
+    factory = make_session_factory(engine)
+    writes.install(factory)
+    try:
+        first, other = factory(), factory()
+        outbox.enqueue(first, "rw-mine-1")
+        first.commit()  # its connection goes back to the pool, still naming `first`
+        other.connection()  # … and is taken by `other`
+        outbox.enqueue(first, "rw-mine-2")  # `first` now writes on the pool's other connection
+        with other.begin_nested():  # a savepoint on the connection that named `first`
+            other.execute(text("SELECT 1"))
+        other.rollback()
+        first.commit()
+        with factory() as session:
+            assert _kinds(session, "rw-mine-") == ["rw-mine-1", "rw-mine-2"]
+        first.close(), other.close()
+    finally:
+        engine.dispose()
