@@ -245,7 +245,7 @@ def main() -> None:
             for label, method, path, body, who, idem in cases:
                 cpu0, db0 = _cpu_seconds(api.pid), _postgres_cpu_seconds()
                 r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem, clients=c,
-                         seconds=args.seconds, run=f"{label[:1]}{c}{'k' if idem else ''}{uuid.uuid4().hex[:4]}")
+                         seconds=args.seconds, run=f"{label[:1]}{c}{'k' if idem else ''}{uuid.uuid4().hex[:12]}")
                 cpu = _cpu_seconds(api.pid) - cpu0
                 r["db_ms"] = (_postgres_cpu_seconds() - db0) / max(r["requests"], 1) * 1000
                 if method == "POST" and label != FLOOR:
