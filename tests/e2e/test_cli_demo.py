@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import inspect
 from typer.testing import CliRunner
@@ -21,7 +20,7 @@ from app.settings import get_settings
 from tests.support import factories as f
 from tests.support import http
 from tests.support.asgi_client import AppClient
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until_serving
 from tests.support.service import SWAP_JOB_KINDS
 
 
@@ -127,13 +126,7 @@ def test_serve_demo_is_a_working_service_from_nothing(tmp_path):
             key = found.group(1) if found else None
         assert key, "".join(lines)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if http.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+        wait_until_serving(f"{base}/readyz")
         stock = http.get(f"{base}/api/v1/stock", headers={"Authorization": f"Bearer {key}"}, timeout=5)
         assert stock.status_code == 200 and {r["depot_code"] for r in stock.json()} == {"LON", "NYC", "BER"}
     finally:

@@ -18,8 +18,6 @@ from tests.support.factories import post_swap, swap_body
 
 pytestmark = pytest.mark.any_database  # the page in a browser; the API under it is tested on both
 
-FRESH = {"profile_version": "v2", "last_tested_at": "2026-11-23T10:00:00Z",
-         "last_charged_at": "2026-11-23T10:00:00Z", "box_contents": ["charger"]}
 
 
 # ---- without a browser ---------------------------------------------------------------------
@@ -65,7 +63,7 @@ def depot_world(api, keys, frozen_clock):
     prof = f.profile(api, admin, version="v2")
 
     def spare(**over):
-        return f.unit(api, keys["warehouse"], model["id"], lon["id"], **{"profile_id": prof["id"], **FRESH, **over})
+        return f.unit(api, keys["warehouse"], model["id"], lon["id"], **{**f.fit_to_ship(prof), "box_contents": ["charger"], **over})
 
     return {"lon": lon, "model": model, "spare": spare}
 

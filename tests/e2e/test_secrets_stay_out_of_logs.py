@@ -5,10 +5,8 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.db import unit_of_work
@@ -17,6 +15,7 @@ from app.models import SwapRequest
 from tests.support import factories as f
 from tests.support import http
 from tests.support.factories import WEBHOOK_SECRET, post_swap, swap_body
+from tests.support.servers import wait_until_serving
 
 pytestmark = pytest.mark.any_database  # the access-log filter
 
@@ -47,12 +46,7 @@ def test_served_access_log_hides_tokens_and_webhook_secrets(client, keys, settin
                               stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                http.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_until_serving(f"{base}/healthz")
         assert http.get(f"{base}/t/{token}").status_code == 200
         assert http.get(f"{base}/t/{token}.json").status_code == 200
         assert http.post(f"{base}/webhooks/shippo/{WEBHOOK_SECRET}", json={"event": "ping"}).status_code < 500

@@ -1,7 +1,9 @@
 """Builders that create records through the HTTP API, as a user would, and the requests tests send."""
 
+from datetime import timedelta
 from itertools import count
 
+from app import clock
 from app.shipping.carrier import Tracking, TrackingEvent
 from app.shipping.simulated import make_webhook_payload
 
@@ -57,10 +59,11 @@ def wipe(client, keys, unit_id, **over) -> dict:
 
 
 def fit_to_ship(profile: dict, **over) -> dict:
-    """A unit's fields that let it be packed: on its profile's current image, tested and charged
-    the day before the tests' Tuesday."""
+    """A unit's fields that let it be packed: on its profile's current image, tested and charged a day
+    before the clock's now (the tests' Tuesday under `frozen_clock`, today otherwise)."""
+    yesterday = (clock.now() - timedelta(days=1)).isoformat()
     return {"profile_id": profile["id"], "profile_version": profile["current_version"],
-            "last_tested_at": "2026-11-23T10:00:00Z", "last_charged_at": "2026-11-23T10:00:00Z", **over}
+            "last_tested_at": yesterday, "last_charged_at": yesterday, **over}
 
 
 def swap_body(model_id=None, ticket="IT-1", **over):
