@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     async def lifespan(app: FastAPI):
         # Threads that end a request's transaction (see `deps.get_session`): one per pooled connection.
         app.state.commit_limiter = anyio.CapacityLimiter(settings.db_pool_size + settings.db_pool_overflow)
+        app.state.db_work_limiter = anyio.CapacityLimiter(settings.db_work_at_once)
         background = thread = None
         if settings.run_background_jobs:
             background = service.background_work()

@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument("--ready-units", type=int, default=30_000)
     parser.add_argument("--booked", type=int, default=6_000,
                         help="swaps booked beforehand, to scan and track (each once: more than a run sends)")
+    parser.add_argument("--only", default="", help="run only the paths whose label contains this text")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -238,11 +239,14 @@ def main() -> None:
             events_before = s.scalar(text("SELECT count(*) FROM tracking_events"))
         applied = 0
         for c in clients:
-            db0 = _postgres_cpu_seconds()
+            db0, cpu0 = _postgres_cpu_seconds(), _cpu_seconds(base.pid)
             baseline = _wrk("http://127.0.0.1:8202", method="POST", path="/ping", body='{"n": 1}', auth="", idem=False,
                             clients=c, seconds=args.seconds, run="base")
             baseline["db_ms"] = (_postgres_cpu_seconds() - db0) / max(baseline["requests"], 1) * 1000
+            baseline["cpu_ms"] = (_cpu_seconds(base.pid) - cpu0) / max(baseline["requests"], 1) * 1000
             for label, method, path, body, who, idem in cases:
+                if args.only not in label:
+                    continue
                 cpu0, db0 = _cpu_seconds(api.pid), _postgres_cpu_seconds()
                 r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem, clients=c,
                          seconds=args.seconds, run=f"{label[:1]}{c}{'k' if idem else ''}{uuid.uuid4().hex[:12]}")
@@ -253,6 +257,8 @@ def main() -> None:
                 rows.append((label, c, r, baseline, cpu / max(r["requests"], 1) * 1000))
             if c == 8:  # each body is sent once: the scans and tracking events run at 8 clients only
                 for label, method, path, body, who, idem, lines in once:
+                    if args.only not in label:
+                        continue
                     cpu0, db0 = _cpu_seconds(api.pid), _postgres_cpu_seconds()
                     r = _wrk("http://127.0.0.1:8201", method=method, path=path, body=body, auth=who, idem=idem,
                              clients=c, seconds=args.seconds, run="once", bodies=lines)
@@ -274,7 +280,7 @@ def main() -> None:
         seen = {c: b for _, c, _, b, _ in rows}
         for c, b in seen.items():
             print(f"{'one-insert baseline':<38}{c:>8}{b['rps']:>8.0f}{b['p50_us'] / 1000:>8.1f}{b['p99_us'] / 1000:>9.1f}"
-                  f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}{'':>8}{b['db_ms']:>7.2f}")
+                  f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}{b['cpu_ms']:>8.1f}{b['db_ms']:>7.2f}")
         print("CPU ms: the service's processes, per request; DB ms: PostgreSQL's processes, per request")
         with service.session_factory() as s:
             swaps = s.scalar(text(

@@ -273,24 +273,7 @@ def frozen_clock():
 @pytest.fixture
 def live_server(app):
     """The app served by a real uvicorn on 127.0.0.1 in a thread, for concurrent clients."""
-    import socket
-    import threading
-    import time
+    from tests.support.servers import uvicorn_in_thread
 
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                          limit_concurrency=500))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_in_thread(app) as url:
+        yield url

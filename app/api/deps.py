@@ -1,6 +1,7 @@
 """Dependencies shared by every router, defined once as Annotated aliases."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 import anyio
@@ -19,18 +20,58 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     but before a byte of it is sent (scope="function"): a 2xx always means committed. A commit that
     fails raises, and the client gets a retryable 503 instead (see `problems`).
 
-    The commit runs in a thread of its own limiter (`commit_limiter`, as many as the pool has
-    connections), not the request threads': when every request thread waits for a connection, the
-    requests holding one can still commit and give theirs back."""
-    session = request.app.state.session_factory()
-    limiter = getattr(request.app.state, "commit_limiter", None)
+    The transaction waits for a turn of the process's database work first (`db_work_limiter`, see
+    `Settings.db_work_at_once`). The commit runs in a thread of its own limiter (`commit_limiter`, as
+    many as the pool has connections), not the request threads': when every request thread waits for a
+    connection, the requests holding one can still commit and give theirs back."""
+    async with _turn(request):
+        session = request.app.state.session_factory()
+        limiter = getattr(request.app.state, "commit_limiter", None)
+        try:
+            yield session
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end, request, session, False, limiter=limiter)
+            raise
+        await anyio.to_thread.run_sync(_end, request, session, True, limiter=limiter)
+
+
+@asynccontextmanager
+async def _turn(request: Request) -> AsyncIterator[None]:
+    """A turn of the process's database work for this request (one per request, however many
+    transactions it runs)."""
+    limiter = getattr(request.app.state, "db_work_limiter", None)
+    if limiter is None or getattr(request.state, HAS_TURN, False):
+        yield
+        return
+    token = object()
+    await limiter.acquire_on_behalf_of(token)
+    setattr(request.state, HAS_TURN, True)
     try:
-        yield session
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end, request, session, False, limiter=limiter)
-        raise
-    await anyio.to_thread.run_sync(_end, request, session, True, limiter=limiter)
+        yield
+    finally:
+        setattr(request.state, HAS_TURN, False)
+        limiter.release_on_behalf_of(token)
+
+
+@contextmanager
+def database_turn(request: Request) -> Iterator[None]:
+    """`_turn` for a request's own transactions run in its worker thread (`idempotent.run`)."""
+    limiter = getattr(request.app.state, "db_work_limiter", None)
+    if limiter is None or getattr(request.state, HAS_TURN, False):
+        yield
+        return
+    token = object()
+    anyio.from_thread.run(limiter.acquire_on_behalf_of, token)
+    setattr(request.state, HAS_TURN, True)
+    try:
+        yield
+    finally:
+        setattr(request.state, HAS_TURN, False)
+        anyio.from_thread.run_sync(limiter.release_on_behalf_of, token)
+
+
+HAS_TURN = "has_database_turn"  # request.state flag
 
 
 def _end(request: Request, session: Session, commit: bool) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.api import replay
+from app.api.deps import database_turn
 from app.api.problems import PROBLEM_JSON, domain_problem_body
 from app.auth.keys import Caller
 from app.db import unit_of_work
@@ -71,9 +72,15 @@ def _respond(stored: idempotency.StoredResponse, *, replayed: bool) -> Response:
 
 
 def run(request: Request, *, api_key: Caller, key: str | None, payload: dict, action: Action) -> Response:
-    factory = request.app.state.session_factory
+    """In the request's worker thread, in a turn of the process's database work (`deps.database_turn`)."""
     if key is not None:
         idempotency.check_key(key)
+    with database_turn(request):
+        return _run(request, api_key=api_key, key=key, payload=payload, action=action)
+
+
+def _run(request: Request, *, api_key: Caller, key: str | None, payload: dict, action: Action) -> Response:
+    factory = request.app.state.session_factory
     if key is None:
         with unit_of_work(factory, commit=partial(replay.commit, request)) as session:
             first, _ = _render(request, session, action, keep_claim=False)
