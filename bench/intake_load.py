@@ -108,10 +108,14 @@ def _postgres_cpu_seconds() -> float:
     return total
 
 
-def _serve(app_path: str, port: int, env: dict) -> subprocess.Popen:
+def _serve(app_path: str, port: int, env: dict, *, as_filed: bool = False) -> subprocess.Popen:
+    """`serve --workers 2`; `as_filed`: one plain uvicorn process on asyncio and h11, as the baseline was
+    served when the performance issue was filed (before uvloop, httptools and the second process)."""
     code = ("import sys; from app.serving import serve_processes; "
             f"serve_processes('127.0.0.1', {port}, 2, 'warning', app_path={app_path!r})")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
+    command = ([sys.executable, "-m", "uvicorn", app_path, "--port", str(port), "--loop", "asyncio", "--http", "h11",
+                "--log-level", "warning"] if as_filed else [sys.executable, "-c", code])
+    proc = subprocess.Popen(command, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -185,6 +189,9 @@ def main() -> None:
     parser.add_argument("--booked", type=int, default=6_000,
                         help="swaps booked beforehand, to scan and track (each once: more than a run sends)")
     parser.add_argument("--only", default="", help="run only the paths whose label contains this text")
+    parser.add_argument("--baseline-as-filed", action="store_true",
+                        help="also the baseline served as when the performance issue was filed (one uvicorn "
+                             "process, asyncio, h11), and the intake's ratio to it")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -213,6 +220,8 @@ def main() -> None:
         api = _serve("bench.floor_app:app", 8201, env)  # the service, plus the floor's route
         base = _serve("bench.baseline_app:app", 8202, env)
         servers += [api, base]
+        if args.baseline_as_filed:
+            servers.append(_serve("bench.baseline_app:app", 8203, env, as_filed=True))
         none_in_stock = httpx.post("http://127.0.0.1:8201/api/v1/models", headers={"Authorization": f"Bearer {admin}"},
                                    json={"sku": "BENCH-NONE", "category": "laptop", "maker": "Dell", "name": "Out",
                                          "length_cm": 40, "width_cm": 30, "height_cm": 8, "weight_kg": 2.4}).json()["id"]
@@ -237,13 +246,16 @@ def main() -> None:
                 ("tracking webhook, in transit", "POST", f"/webhooks/shippo/{HOOK_SECRET}", "", "", False, hooks)]
         with service.session_factory() as s:
             events_before = s.scalar(text("SELECT count(*) FROM tracking_events"))
-        applied = 0
+        applied, filed = 0, {}
         for c in clients:
             db0, cpu0 = _postgres_cpu_seconds(), _cpu_seconds(base.pid)
             baseline = _wrk("http://127.0.0.1:8202", method="POST", path="/ping", body='{"n": 1}', auth="", idem=False,
                             clients=c, seconds=args.seconds, run="base")
             baseline["db_ms"] = (_postgres_cpu_seconds() - db0) / max(baseline["requests"], 1) * 1000
             baseline["cpu_ms"] = (_cpu_seconds(base.pid) - cpu0) / max(baseline["requests"], 1) * 1000
+            if args.baseline_as_filed:
+                filed[c] = _wrk("http://127.0.0.1:8203", method="POST", path="/ping", body='{"n": 1}', auth="",
+                                idem=False, clients=c, seconds=args.seconds, run="filed")
             for label, method, path, body, who, idem in cases:
                 if args.only not in label:
                     continue
@@ -282,6 +294,11 @@ def main() -> None:
             print(f"{'one-insert baseline':<38}{c:>8}{b['rps']:>8.0f}{b['p50_us'] / 1000:>8.1f}{b['p99_us'] / 1000:>9.1f}"
                   f"{b['non2xx'] + b['socket_errors']:>8}{1:>8.2f}{b['cpu_ms']:>8.1f}{b['db_ms']:>7.2f}")
         print("CPU ms: the service's processes, per request; DB ms: PostgreSQL's processes, per request")
+        for c, b in filed.items():
+            mine = [r for label, n, r, _, _ in rows if n == c and label == "intake, allocated"]
+            ratio = f"; allocated intake / it: {mine[0]['rps'] / b['rps']:.2f}" if mine else ""
+            print(f"the baseline as served when the issue was filed (one uvicorn process, asyncio, h11), {c} clients: "
+                  f"{b['rps']:.0f} req/s, p99 {b['p99_us'] / 1000:.1f} ms{ratio}")
         with service.session_factory() as s:
             swaps = s.scalar(text(
                 "SELECT count(*) FROM swap_requests WHERE ticket_system = 'bench' AND ticket_id NOT LIKE 'booked-%'")) - 1  # warm-up

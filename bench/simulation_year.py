@@ -6,17 +6,30 @@ timings played by SimPy with no service behind them (what ordering the events al
 swaps simulated per second, the time a whole year takes at that rate, and the ratio to the baseline.
 
     python -m bench.simulation_year [--days 365] [--workers 10000]
+
+It also counts the transactions and statements the run commits per swap, and times the least a
+transaction through the service's own sessions costs on the same database (read one row by its key,
+change one column, commit): transactions per swap × that is what a swap costs before any of the
+domain's own work, a floor no change inside the domain's rules can go under.
 """
 
 import argparse
 import os
 import time
+from datetime import UTC, datetime
+from datetime import time as clock_time
 
 import simpy
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
+from app import clock
+from app.db import unit_of_work
+from app.models import Depot
 from app.planning.scenario import ModelPlan, Scenario, scaled_to
 from app.simulation import engine
 from app.simulation.arrivals import draw
+from app.simulation.world import build_service, seed, throwaway_database
 
 # Three failures per worker a year across the device mix: about 30,000 swaps for 10,000 workers.
 MODELS = [ModelPlan(sku="LAT-5440", share=0.6, failures_per_year=3.0),
@@ -41,6 +54,45 @@ def baseline(scenario: Scenario) -> tuple[int, float]:
     return len(requests), time.perf_counter() - began
 
 
+class Counts:
+    """Statements and commits of every engine while counting."""
+
+    def __init__(self) -> None:
+        self.statements = self.commits = 0
+
+    def __enter__(self):
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(Engine, "before_cursor_execute", self._statement)
+        event.remove(Engine, "commit", self._commit)
+
+    def _statement(self, *args) -> None:
+        self.statements += 1
+
+    def _commit(self, *args) -> None:
+        self.commits += 1
+
+
+def transaction_floor(scenario: Scenario, n: int = 3000) -> float:
+    """Seconds of the least transaction through the service's sessions on the simulation's database."""
+    start = datetime.combine(scenario.start, clock_time(0), UTC)
+    with clock.using(lambda: start), throwaway_database("sqlite://") as url:
+        service = build_service(url)
+        seed(service, scenario, {(d.code, m.sku): 1 for d in scenario.depots for m in scenario.models})
+        with service.session_factory() as session:
+            depot_id = session.scalars(select(Depot.id)).first()
+        began = time.perf_counter()
+        for i in range(n):
+            with unit_of_work(service.session_factory) as session:
+                session.get(Depot, depot_id).phone = f"+44 {i}"
+        spent = time.perf_counter() - began
+        service.engine.dispose()
+    return spent / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
@@ -50,8 +102,10 @@ def main() -> None:
     stock = {(d.code, m.sku): max(2, round(d.workers * m.share * m.failures_per_year / 365 * 8))
              for d in scenario.depots for m in scenario.models}
     n_base, t_base = baseline(scenario)
-    run = engine.run(scenario, stock)
+    with Counts() as counts:
+        run = engine.run(scenario, stock)
     rate = run.swaps / run.wall_seconds
+    floor = transaction_floor(scenario)
     load = os.getloadavg()[0]
     print(f"scenario: {args.workers} workers, {args.days} days, {run.requests} failures, {run.swaps} swaps "
           f"(load average {load:.2f} at the end)")
@@ -60,6 +114,11 @@ def main() -> None:
           f"{run.wall_seconds / t_base:.0f}x")
     year = 3.0 * args.workers
     print(f"a whole year ({year:,.0f} swaps) at this rate: {year / rate:,.0f} s (target: under 60 s)")
+    per_swap = counts.commits / max(run.swaps, 1)
+    print(f"per swap: {per_swap:.1f} transactions, {counts.statements / max(run.swaps, 1):.0f} statements, "
+          f"{run.wall_seconds / max(run.swaps, 1) * 1000:.1f} ms; the least transaction through the service's "
+          f"sessions: {floor * 1e6:.0f} µs, so {per_swap * floor * 1000:.1f} ms a swap before the domain's own "
+          f"work (a year: {year * per_swap * floor:,.0f} s)")
 
 
 if __name__ == "__main__":

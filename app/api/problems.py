@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.api.replay import REPLAY_SAFE, lost_before_commit
 from app.errors import DomainError
@@ -101,6 +102,14 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
                             headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+    """The sender hung up before its body arrived in full: its doing, not ours (nothing was read, so
+    nothing changed). The answer goes nowhere; it is logged as the 400 it would be."""
+    log.info("client gone before its body arrived on %s %s", request.method, redact_path(request.url.path))
+    return problem_response(request, 400, STATUS_TITLES[400], "The request's body ended before it was complete.",
+                            "bad-request")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path))
     return problem_response(request, 500, "Internal error", "Something went wrong on our side; it was logged.",
@@ -113,6 +122,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -2,6 +2,7 @@
 (track_updated: data is a Track with tracking_status, tracking_history, eta, location, substatus;
 transaction_*: data is a Transaction with status, rate and metadata)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -271,3 +272,23 @@ def test_webhook_receipts_are_kept_for_thirty_days(client, app, session_factory,
     assert work.purge_expired(session_factory) >= 1
     with session_factory() as s:
         assert s.scalars(select(WebhookReceipt.body)).all() == ["recent news"]
+
+
+@pytest.mark.live_db
+def test_a_sender_gone_before_its_body_arrived_is_no_server_error(live_server, session_factory, caplog):
+    """A carrier connection cut mid-body (a timeout on its side) is the sender's doing: nothing is
+    recorded, and the server logs no failure of its own."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from app.models import WebhookReceipt
+
+    address = urlsplit(live_server)
+    with caplog.at_level("ERROR"), socket.create_connection((address.hostname, address.port)) as sock:
+        sock.sendall(f"POST /webhooks/shippo/{WEBHOOK_SECRET} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 500\r\n\r\n{{\"event\": \"track_updated\"".encode())
+        time.sleep(0.2)  # the handler is waiting for the rest of the body
+    time.sleep(0.5)
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(WebhookReceipt)) == 0
