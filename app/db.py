@@ -71,6 +71,17 @@ def is_postgres(session_or_engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+def one_snapshot(session: Session) -> None:
+    """The session's next transaction reads one snapshot: every read in it sees the same moment, so a
+    commit landing between two of them is not seen half (REPEATABLE READ on PostgreSQL). A session whose
+    transaction is under way, or bound to a connection in a transaction of its own (the tests' shared
+    one), keeps its level; SQLite runs one transaction at a time, so its reads see one moment anyway."""
+    bind = session.get_bind()
+    if session.in_transaction() or bind.dialect.name != "postgresql" or not isinstance(bind, Engine):
+        return
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def per_transaction(session: Session, key: str, make: Callable[[], V]) -> V:
     """A value the session keeps for its current transaction under `key`: made by `make()` on first use,
     made again once another transaction has begun (what one transaction read or found is not trusted by

@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--ready-units", type=int, default=30_000)
     parser.add_argument("--booked", type=int, default=6_000,
                         help="swaps booked beforehand, to scan and track (each once: more than a run sends)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (its name is printed)")
     parser.add_argument("--only", default="", help="run only the paths whose label contains this text")
     parser.add_argument("--baseline-as-filed", action="store_true",
                         help="also the baseline served as when the performance issue was filed (one uvicorn "
@@ -307,13 +308,18 @@ def main() -> None:
         print(f"swaps answered 201: {created}, in the database: {swaps} (a request cut off by the end of a run can "
               f"be written without being counted); tracking events answered 200: {applied}, in the database: "
               f"{events}; invariants: {'clean' if not breaches else f'{len(breaches)} breach(es)'}")
+        for breach in breaches[:10]:
+            print(f"  breach: {breach}")
         service.engine.dispose()
     finally:
         for p in servers:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(20)
-        with psycopg.connect(PG, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep:
+            print(f"database kept: {name}")
+        else:
+            with psycopg.connect(PG, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import one_snapshot
 from app.errors import Unprocessable
 from app.inventory import repository as inventory
 from app.inventory.csv_io import _safe_cell
@@ -167,7 +168,9 @@ class Breach:
 
 
 def check_invariants(session: Session) -> list[Breach]:
-    """Every breach of the records' invariants (empty: all is consistent). Reads only."""
+    """Every breach of the records' invariants (empty: all is consistent). Reads only, from one snapshot
+    when the session's transaction begins here: a swap committed between two of its reads is not a breach."""
+    one_snapshot(session)
     return [*_ledger_breaches(session), *_reservation_breaches(session), *_swap_breaches(session),
             *_label_breaches(session)]
 

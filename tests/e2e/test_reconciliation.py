@@ -6,14 +6,18 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from typer.testing import CliRunner
 
 from app import cli
+from app.db import unit_of_work
 from app.jobs import work
 from app.settings import get_settings
+from app.swaps import intake
+from app.swaps.schemas import SwapCreate
 from tests.support import factories as f
 from tests.support.arrange import out_with_a_worker
+from tests.support.databases import ON_POSTGRES
 from tests.support.factories import hook, post_swap, scan, swap_body
 from tests.support.service import SWAP_JOB_KINDS
 
@@ -260,3 +264,29 @@ def test_the_cli_prints_each_breach_and_exits_1(booked, session_factory, monkeyp
     assert f"ledger: unit {booked['shelf']}: unit is at depot {booked['nyc']}" in result.output
     assert f"swap_unit_state: unit {booked['held']} swap {booked['swap']}: " in result.output
     assert "no breaches" not in result.output
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite runs one transaction at a time (BEGIN IMMEDIATE): nothing "
+                                            "commits while the check reads")
+def test_a_swap_committed_while_the_check_reads_is_no_breach(client, keys, world, app, database_url):
+    """The check reads the ledger, then the units, then the holds: a swap reserving a unit between two of
+    those reads must not look like a unit that moved behind the ledger's back."""
+    world["spare"]()
+    body = SwapCreate.model_validate(swap_body(world["model"]["id"], ticket="MID-CHECK"))
+    landed = []
+
+    def a_swap_lands(conn, cursor, statement, *args) -> None:
+        if not landed and "FROM custody_ledger" in statement:  # the check has read the ledger
+            landed.append(True)
+            with unit_of_work(app.state.session_factory) as session:
+                swap, _ = intake.create_swap(session, body, actor="support")
+            landed.append(swap.status)
+
+    event.listen(app.state.engine, "after_cursor_execute", a_swap_lands)
+    try:
+        report = invariants(client, keys)
+    finally:
+        event.remove(app.state.engine, "after_cursor_execute", a_swap_lands)
+    assert landed == [True, "allocated"]
+    assert report == {"ok": True, "breaches": []}
+    assert invariants(client, keys) == {"ok": True, "breaches": []}  # and read again, after it landed
