@@ -44,12 +44,12 @@ class Settings(BaseSettings):
     # Database connections per process (PostgreSQL), kept open; `db_pool_overflow` more are kept for the
     # in-process background work.
     db_pool_size: int = Field(default=16, ge=1, le=200)
+    db_pool_overflow: int = Field(default=4, ge=0, le=100)
     # A process runs at most this many requests' database work at once (a request's transaction, from
     # before its first statement to its commit); the others wait for a turn, holding no connection. Fewer
     # transactions open at once contend less for the interpreter and for the database's rows; what a
     # request does before its transaction (the carrier's address check) is not held back.
     db_work_at_once: int = Field(default=2, ge=1, le=200)
-    db_pool_overflow: int = Field(default=4, ge=0, le=100)
     # A pooled connection older than this is replaced when next taken (no ping before each use); one
     # found dead is replaced and the request run again, once, when nothing of it was committed.
     db_pool_recycle_seconds: int = Field(default=600, ge=10)
