@@ -40,8 +40,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 async def _turn(request: Request) -> AsyncIterator[None]:
     """A turn of the process's database work for this request (one per request, however many
     transactions it runs)."""
-    limiter = getattr(request.app.state, "db_work_limiter", None)
-    if limiter is None or getattr(request.state, HAS_TURN, False):
+    limiter = _limiter_unless_held(request)
+    if limiter is None:
         yield
         return
     token = object()
@@ -57,8 +57,8 @@ async def _turn(request: Request) -> AsyncIterator[None]:
 @contextmanager
 def database_turn(request: Request) -> Iterator[None]:
     """`_turn` for a request's own transactions run in its worker thread (`idempotent.run`)."""
-    limiter = getattr(request.app.state, "db_work_limiter", None)
-    if limiter is None or getattr(request.state, HAS_TURN, False):
+    limiter = _limiter_unless_held(request)
+    if limiter is None:
         yield
         return
     token = object()
@@ -72,6 +72,14 @@ def database_turn(request: Request) -> Iterator[None]:
 
 
 HAS_TURN = "has_database_turn"  # request.state flag
+
+
+def _limiter_unless_held(request: Request) -> anyio.CapacityLimiter | None:
+    """The process's database-work limiter, or None when the request needs no turn: it holds one
+    already (one turn a request, however many transactions), or the app has no limiter."""
+    if getattr(request.state, HAS_TURN, False):
+        return None
+    return getattr(request.app.state, "db_work_limiter", None)
 
 
 def _end(request: Request, session: Session, commit: bool) -> None:

@@ -19,7 +19,6 @@ from tests.support.factories import post_swap, swap_body
 pytestmark = pytest.mark.any_database  # the page in a browser; the API under it is tested on both
 
 
-
 # ---- without a browser ---------------------------------------------------------------------
 
 
@@ -63,7 +62,8 @@ def depot_world(api, keys, frozen_clock):
     prof = f.profile(api, admin, version="v2")
 
     def spare(**over):
-        return f.unit(api, keys["warehouse"], model["id"], lon["id"], **{**f.fit_to_ship(prof), "box_contents": ["charger"], **over})
+        return f.unit(api, keys["warehouse"], model["id"], lon["id"],
+                      **{**f.fit_to_ship(prof), "box_contents": ["charger"], **over})
 
     return {"lon": lon, "model": model, "spare": spare}
 

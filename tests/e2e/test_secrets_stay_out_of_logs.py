@@ -2,7 +2,6 @@
 the webhook secret in request paths never reach the log."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from app.models import SwapRequest
 from tests.support import factories as f
 from tests.support import http
 from tests.support.factories import WEBHOOK_SECRET, post_swap, swap_body
-from tests.support.servers import wait_until_serving
+from tests.support.servers import free_port, wait_until_serving
 
 pytestmark = pytest.mark.any_database  # the access-log filter
 
@@ -35,9 +34,7 @@ def test_served_access_log_hides_tokens_and_webhook_secrets(client, keys, settin
     with unit_of_work(session_factory) as s:
         assert s.query(SwapRequest).count() == 1
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": settings.database_url,
            "SHIPPO_WEBHOOK_SECRETS": settings.shippo_webhook_secrets, "RUN_BACKGROUND_JOBS": "false",
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
