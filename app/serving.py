@@ -6,11 +6,19 @@ every keep-alive request after the first waits ~40 ms on the peer's delayed ACK 
 #3149). We bind the socket ourselves, saying TCP, and hand it to the supervisor.
 
 Several processes keep their request metrics in one folder (prometheus-client's multiprocess mode):
-one is made for them when PROMETHEUS_MULTIPROC_DIR is not set."""
+one is made for them when PROMETHEUS_MULTIPROC_DIR is not set.
+
+The supervisor pings each worker and kills one that has not answered within its health-check time
+(uvicorn's default: 5 s), then starts another. A worker answers only once it has imported the command
+line's module, so on a busy machine one still starting was killed and replaced again and again and
+never served. We give it WORKER_HEALTHCHECK_SECONDS: long enough for a starved start or a long pause,
+short enough that a hung worker is still replaced."""
 
 import os
 import socket
 import tempfile
+
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def default_workers(database_url: str) -> int:
@@ -35,5 +43,6 @@ def serve_processes(host: str, port: int, workers: int, log_level: str = "info",
     folder = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="spares-metrics-"))
     os.makedirs(folder, exist_ok=True)
     config = uvicorn.Config(app_path, host=host, port=port, workers=workers, log_level=log_level,
-                            access_log=log_level in ("debug", "trace", "info"))
+                            access_log=log_level in ("debug", "trace", "info"),
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     Multiprocess(config, sockets=[tcp_listener(host, port)]).run()

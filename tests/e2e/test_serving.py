@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,21 +71,37 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.live_db
-def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_path):
+def _told(server: subprocess.Popen) -> str:
+    """What the stopped server wrote: uvicorn's supervisor says when and why it replaced a worker."""
+    server.kill()
+    return server.communicate(timeout=15)[1].decode(errors="replace")[-4000:]
+
+
+@contextmanager
+def _two_server_processes(database_url: str, folder: Path) -> Iterator[tuple[subprocess.Popen, int, list[int]]]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SHIPPO_API_KEY": "", "RUN_BACKGROUND_JOBS": "false",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+           "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    (tmp_path / "metrics").mkdir()
+    (folder / "metrics").mkdir()
     server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/healthz")
-        deadline = time.monotonic() + 15
-        while len(_children(server.pid)) < 2 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60  # a busy machine starts a process slowly
+        while len(children := _children(server.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(_children(server.pid)) == 2
+        assert len(children) == 2, _told(server)
+        yield server, port, children
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.live_db
+def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_path):
+    with _two_server_processes(database_url, tmp_path) as (server, port, _):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)  # one keep-alive connection
         for _ in range(20):
             conn.request("GET", "/healthz")
@@ -98,7 +116,16 @@ def test_two_server_processes_serve_one_port_and_stop_cleanly(database_url, tmp_
         assert served == 20 + 1  # and the readiness poll
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=15) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+
+
+@pytest.mark.live_db
+def test_a_worker_without_cpu_for_a_few_seconds_is_not_killed_and_replaced(database_url, tmp_path):
+    """uvicorn's supervisor kills a worker that does not answer its ping within 5 s (by default). On a
+    busy machine a worker still starting could not, and was replaced again and again, never serving."""
+    with _two_server_processes(database_url, tmp_path) as (server, port, children):
+        os.kill(children[0], signal.SIGSTOP)  # no CPU at all, for longer than uvicorn's default
+        time.sleep(8)
+        os.kill(children[0], signal.SIGCONT)
+        wait_until_serving(f"http://127.0.0.1:{port}/healthz")
+        time.sleep(1.5)  # the supervisor checks every 0.5 s
+        assert sorted(_children(server.pid)) == sorted(children), _told(server)
