@@ -1,5 +1,6 @@
 """`spares serve --workers N`: several server processes on one port, each connection with TCP_NODELAY
-(uvicorn's own supervisor socket loses it), request metrics shared, a clean stop on SIGTERM."""
+(uvicorn's own supervisor socket loses it), request metrics shared, a clean stop on SIGTERM, and a
+worker slow to answer its supervisor (a busy machine) left to serve."""
 
 import asyncio
 import http.client
