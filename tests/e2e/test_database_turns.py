@@ -8,8 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import event
+from fastapi import Request
+from pydantic import BaseModel
+from sqlalchemy import event, text
 
+from app.api import idempotent
+from app.api.deps import SessionDep, Support
 from tests.support import factories as f
 from tests.support.factories import US_WORKER, swap_body
 from tests.support.servers import uvicorn_in_thread
@@ -93,3 +97,24 @@ def test_a_slow_address_check_holds_no_turn_so_other_requests_go_on(make_app, ke
                 assert not slow.done()  # still at the carrier while the stock was read
                 assert slow.result().status_code == 201, slow.result().text
     assert stock.status_code == 200 and waited < 1.0
+
+
+class _Done(BaseModel):
+    done: bool
+
+
+def test_a_request_whose_session_and_own_transactions_both_need_a_turn_takes_one(make_app, keys):
+    """One turn a request: a route with a request session that also runs its own transactions
+    (`idempotent.run`) must not wait for a second turn behind its first — at one turn a process, it
+    would wait for ever."""
+    app = make_app(db_work_at_once=1)
+
+    def both(request: Request, session: SessionDep, key: Support):
+        session.execute(text("SELECT 1"))
+        return idempotent.run(request, api_key=key, key=None, payload={},
+                              action=lambda own: idempotent.Answer(200, _Done(done=True), {}))
+
+    app.add_api_route("/api/v1/test-both-turns", both, methods=["POST"])
+    with uvicorn_in_thread(app) as url, httpx.Client(base_url=url, timeout=5) as client:
+        answer = client.post("/api/v1/test-both-turns", headers=keys["support"])
+    assert answer.status_code == 200 and answer.json() == {"done": True}
