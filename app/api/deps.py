@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -46,12 +47,8 @@ async def _turn(request: Request) -> AsyncIterator[None]:
         return
     token = object()
     await limiter.acquire_on_behalf_of(token)
-    setattr(request.state, HAS_TURN, True)
-    try:
+    with _holding(request, partial(limiter.release_on_behalf_of, token)):
         yield
-    finally:
-        setattr(request.state, HAS_TURN, False)
-        limiter.release_on_behalf_of(token)
 
 
 @contextmanager
@@ -63,15 +60,22 @@ def database_turn(request: Request) -> Iterator[None]:
         return
     token = object()
     anyio.from_thread.run(limiter.acquire_on_behalf_of, token)
+    with _holding(request, partial(anyio.from_thread.run_sync, limiter.release_on_behalf_of, token)):
+        yield
+
+
+HAS_TURN = "has_database_turn"  # request.state flag
+
+
+@contextmanager
+def _holding(request: Request, release: Callable[[], object]) -> Iterator[None]:
+    """The request marked as holding its turn (see `_limiter_unless_held`) until the turn is released."""
     setattr(request.state, HAS_TURN, True)
     try:
         yield
     finally:
         setattr(request.state, HAS_TURN, False)
-        anyio.from_thread.run_sync(limiter.release_on_behalf_of, token)
-
-
-HAS_TURN = "has_database_turn"  # request.state flag
+        release()
 
 
 def _limiter_unless_held(request: Request) -> anyio.CapacityLimiter | None:
